@@ -1,0 +1,94 @@
+"""M2 files: writing blocks exactly as ChERRANT does, and reading them back (with line numbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metrics.edit import NOOP, NOT_ANNOTATABLE, NOT_ANNOTATABLE_TEXT, Annotation, Block, Edit
+
+
+class M2FormatError(ValueError):
+    """A block that does not parse; `line` is 1-based within the text given to `read_m2`."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def edit_line(edit: Edit) -> str:
+    correction = " ".join(edit.correction) if edit.correction else "-NONE-"
+    return f"A {edit.start} {edit.end}|||{edit.type}|||{correction}|||REQUIRED|||-NONE-|||{edit.annotator}"
+
+
+def annotation_lines(annotation: Annotation) -> list[str]:
+    k = annotation.annotator
+    if annotation.marker is not None:
+        kind = NOT_ANNOTATABLE if annotation.marker == NOT_ANNOTATABLE_TEXT else NOOP
+        return [f"T{k} {annotation.marker}", f"A -1 -1|||{kind}|||-NONE-|||REQUIRED|||-NONE-|||{k}"]
+    lines = []
+    target = " ".join(annotation.target_tokens)
+    for index, edits in enumerate(annotation.alignments):
+        lines.append(f"T{k}-A{index} {target}")
+        lines.extend(edit_line(edit) for edit in edits)
+    return lines
+
+
+def format_block(block: Block) -> str:
+    """One block, ending with its blank separator line (the file is the concatenation)."""
+    lines = ["S " + " ".join(block.source_tokens)]
+    for annotation in block.annotations:
+        lines.extend(annotation_lines(annotation))
+    return "\n".join(lines) + "\n\n"
+
+
+@dataclass(frozen=True)
+class M2Sentence:
+    """What the compare step needs of a block: source tokens and edits per annotator."""
+
+    source_tokens: tuple[str, ...]
+    edits: tuple[Edit, ...]
+    first_line: int
+
+
+def parse_edit(line: str, line_number: int) -> Edit:
+    fields = line[2:].split("|||")
+    if len(fields) < 3:
+        raise M2FormatError(f"edit line has {len(fields)} '|||' fields, expected 6: {line!r}", line_number)
+    span = fields[0].split()
+    try:
+        start, end = int(span[0]), int(span[1])
+        annotator = int(fields[-1])
+    except (ValueError, IndexError):
+        raise M2FormatError(f"edit line does not start with 'A <start> <end>' or end with an annotator id: {line!r}",
+                            line_number) from None
+    correction = () if fields[2] == "-NONE-" else tuple(fields[2].split())
+    return Edit(start, end, fields[1], correction, annotator)
+
+
+def read_m2(text: str) -> list[M2Sentence]:
+    """Split M2 text into blocks (blank-line separated) as ChERRANT's compare script does."""
+    sentences: list[M2Sentence] = []
+    lines = text.split("\n")
+    index = 0
+    total = len(lines)
+    while index < total:
+        while index < total and not lines[index].strip():
+            index += 1
+        if index >= total:
+            break
+        first = index
+        header = lines[index]
+        if not header.startswith("S"):
+            raise M2FormatError(f"block does not start with an 'S ' line: {header[:60]!r}", index + 1)
+        edits: list[Edit] = []
+        index += 1
+        while index < total and lines[index].strip():
+            line = lines[index]
+            if line.startswith("A "):
+                edits.append(parse_edit(line, index + 1))
+            elif not line.startswith("T"):
+                raise M2FormatError(f"unexpected line in block: {line[:60]!r}", index + 1)
+            index += 1
+        source = tuple(header[2:].split(" ")) if len(header) > 2 else ()
+        sentences.append(M2Sentence(source, tuple(edits), first + 1))
+    return sentences

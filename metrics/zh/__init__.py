@@ -1,0 +1,1 @@
+"""Chinese specifics: readings, Tongyici Cilin, confusion sets, char and word tokens."""

@@ -1,0 +1,54 @@
+"""Tokens with readings: the unit the alignment works on (char level here, words in segmenters)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from pypinyin import Style, pinyin
+
+MISSING_COMPONENT = "[缺失成分]"
+
+
+class Token(NamedTuple):
+    """One token: its text, a POS tag (``unk`` at char level) and its toneless readings."""
+
+    text: str
+    pos: str
+    readings: tuple[str, ...]
+
+
+class CharTokenizer:
+    """Splits a sentence into characters, keeping ``[缺失成分]`` whole.
+
+    Readings are pypinyin's heteronym readings of the token (for a multi-character token, of its
+    first character, as ChERRANT takes ``pinyin(token)[0]``). They are memoised per instance.
+    """
+
+    def __init__(self) -> None:
+        self._readings: dict[str, tuple[str, ...]] = {}
+
+    def readings(self, text: str) -> tuple[str, ...]:
+        found = self._readings.get(text)
+        if found is None:
+            found = tuple(pinyin(text, style=Style.NORMAL, heteronym=True)[0])
+            self._readings[text] = found
+        return found
+
+    def __call__(self, sentence: str) -> list[Token]:
+        return [Token(text, "unk", self.readings(text)) for text in split_chars(sentence)]
+
+
+def split_chars(sentence: str) -> list[str]:
+    """Characters of `sentence`, with each ``[缺失成分]`` as one token."""
+    if MISSING_COMPONENT not in sentence:
+        return list(sentence)
+    out: list[str] = []
+    i = 0
+    while i < len(sentence):
+        if sentence.startswith(MISSING_COMPONENT, i):
+            out.append(MISSING_COMPONENT)
+            i += len(MISSING_COMPONENT)
+        else:
+            out.append(sentence[i])
+            i += 1
+    return out
