@@ -21,21 +21,38 @@ CostFn = Callable[[Token, Token], float]
 
 # Above this length difference ChERRANT follows only the first op of each cell.
 ALL_PATHS_MAX_LENGTH_DIFFERENCE = 10
+INF = float("inf")
 
 
 @dataclass
 class AlignmentTable:
-    """What the backtrace needs: per token pair, the ops that reach its cell at minimal cost."""
+    """The cumulative cost table; the ops of a cell are recomputed when the backtrace visits it,
+    with the same float operations that filled it, so only visited cells pay for them."""
 
-    n: int
-    m: int
-    cost: np.ndarray  # (n+1, m+1) cumulative costs
-    match: np.ndarray  # (n, m) bool: src[i] == tgt[j]
-    take_t: np.ndarray  # (n, m) bool, and so on for each op
-    take_s: np.ndarray
-    take_i: np.ndarray
-    take_d: np.ndarray
-    window: np.ndarray  # (n, m) int: k of the transposition op T<k+1>
+    src: list[str]
+    tgt: list[str]
+    cost: list[list[float]]  # (n+1) x (m+1)
+    sub_cost: list[list[float]]  # n x m substitution costs
+    window: list[list[int]]  # n x m: smallest k with equal multisets src[i-k..i], tgt[j-k..j]
+
+    @property
+    def n(self) -> int:
+        return len(self.src)
+
+    @property
+    def m(self) -> int:
+        return len(self.tgt)
+
+    def transposition(self, i: int, j: int) -> tuple[float, int]:
+        """ChERRANT's transposition candidate for token pair (i, j): (cost, k), cost inf if none."""
+        k = self.window[i][j]
+        if not k:
+            return INF, 0
+        cost = self.cost
+        for step in range(1, k + 1):
+            if cost[i - step + 1][j - step + 1] == cost[i - step][j - step]:
+                return INF, 0
+        return cost[i - k][j - k] + k, k
 
     def ops(self, a: int, b: int) -> list[str]:
         """Ops of DP cell (a, b) in ChERRANT's order [T, S, I, D] (M alone on a match)."""
@@ -44,16 +61,19 @@ class AlignmentTable:
         if b == 0:
             return ["D"]
         i, j = a - 1, b - 1
-        if self.match[i, j]:
+        if self.src[i] == self.tgt[j]:
             return ["M"]
+        cost = self.cost
+        value = cost[a][b]
         ops = []
-        if self.take_t[i, j]:
-            ops.append(f"T{int(self.window[i, j]) + 1}")
-        if self.take_s[i, j]:
+        trans, k = self.transposition(i, j)
+        if trans == value:
+            ops.append(f"T{k + 1}")
+        if cost[i][j] + self.sub_cost[i][j] == value:
             ops.append("S")
-        if self.take_i[i, j]:
+        if cost[a][j] + 1 == value:
             ops.append("I")
-        if self.take_d[i, j]:
+        if cost[i][b] + 1 == value:
             ops.append("D")
         return ops
 
@@ -89,78 +109,70 @@ def _transposition_windows(src_ids: np.ndarray, tgt_ids: np.ndarray, n_types: in
     return np.where(earlier >= 0, k, 0)
 
 
-def align(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn) -> AlignmentTable:
-    """Fill the cost table and the tied ops of every cell."""
+def align(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn,
+          sub_cost: np.ndarray | None = None) -> AlignmentTable:
+    """Fill the cumulative cost table. `sub_cost` (n x m) may be given precomputed."""
     n, m = len(src), len(tgt)
     src_texts = [t.text for t in src]
     tgt_texts = [t.text for t in tgt]
-    ids: dict[str, int] = {}
-    src_ids = np.array([ids.setdefault(t, len(ids)) for t in src_texts], dtype=np.int64)
-    tgt_ids = np.array([ids.setdefault(t, len(ids)) for t in tgt_texts], dtype=np.int64)
-    match = src_ids[:, None] == tgt_ids[None, :]
+    if sub_cost is None:
+        sub_cost = substitution_matrix(src, tgt, cost_fn)
+    sub_rows = sub_cost.tolist() if n and m else [[] for _ in range(n)]
+    if n and m:
+        ids: dict[str, int] = {}
+        src_ids = np.array([ids.setdefault(t, len(ids)) for t in src_texts], dtype=np.int64)
+        tgt_ids = np.array([ids.setdefault(t, len(ids)) for t in tgt_texts], dtype=np.int64)
+        windows = _transposition_windows(src_ids, tgt_ids, len(ids))
+        windows[src_ids[:, None] == tgt_ids[None, :]] = 0
+        _verify_windows(windows, src_texts, tgt_texts)
+        window_rows = windows.tolist()
+    else:
+        window_rows = [[] for _ in range(n)]
 
-    # Substitution costs, computed once per distinct (src token, tgt token) pair.
+    cost: list[list[float]] = [[float(j) for j in range(m + 1)]]
+    for i in range(n):
+        previous = cost[i]
+        s_text = src_texts[i]
+        sub_row = sub_rows[i]
+        window_row = window_rows[i]
+        left = float(i + 1)
+        row = [left]
+        for j in range(m):
+            if s_text == tgt_texts[j]:
+                left = previous[j]
+            else:
+                value = previous[j] + sub_row[j]
+                candidate = previous[j + 1] + 1
+                if candidate < value:
+                    value = candidate
+                candidate = left + 1
+                if candidate < value:
+                    value = candidate
+                k = window_row[j]
+                if k:
+                    for step in range(1, k + 1):
+                        if cost[i - step + 1][j - step + 1] == cost[i - step][j - step]:
+                            break
+                    else:
+                        candidate = cost[i - k][j - k] + k
+                        if candidate < value:
+                            value = candidate
+                left = value
+            row.append(left)
+        cost.append(row)
+    return AlignmentTable(src_texts, tgt_texts, cost, sub_rows, window_rows)
+
+
+def substitution_matrix(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn) -> np.ndarray:
+    """Substitution costs of every token pair, computed once per distinct pair."""
     src_unique: dict[Token, int] = {}
     tgt_unique: dict[Token, int] = {}
-    src_index = np.array([src_unique.setdefault(t, len(src_unique)) for t in src], dtype=np.int64)
-    tgt_index = np.array([tgt_unique.setdefault(t, len(tgt_unique)) for t in tgt], dtype=np.int64)
+    src_index = [src_unique.setdefault(t, len(src_unique)) for t in src]
+    tgt_index = [tgt_unique.setdefault(t, len(tgt_unique)) for t in tgt]
     unique_cost = np.array(
         [[cost_fn(a, b) for b in tgt_unique] for a in src_unique], dtype=np.float64
     ).reshape(len(src_unique), len(tgt_unique))
-    sub_cost = unique_cost[src_index][:, tgt_index]
-
-    window = _transposition_windows(src_ids, tgt_ids, len(ids))
-    window = np.where(match, 0, window)
-    _verify_windows(window, src_texts, tgt_texts)
-
-    cost = np.zeros((n + 1, m + 1), dtype=np.float64)
-    cost[:, 0] = np.arange(n + 1)
-    cost[0, :] = np.arange(m + 1)
-    take_t = np.zeros((n, m), dtype=bool)
-    take_s = np.zeros((n, m), dtype=bool)
-    take_i = np.zeros((n, m), dtype=bool)
-    take_d = np.zeros((n, m), dtype=bool)
-    # chain[j]: the number of k for which ChERRANT's loop condition
-    # C[i-k+1][j-k+1] != C[i-k][j-k] holds in a row before failing (or leaving the table).
-    chain = np.ones(m, dtype=np.int64)
-    cols = np.arange(m)
-    inf = np.float64("inf")
-    for i in range(n):
-        previous = cost[i]
-        if i >= 1:
-            differs = np.zeros(m, dtype=bool)
-            differs[1:] = previous[1:m] != cost[i - 1, : m - 1]
-            shifted = np.ones(m, dtype=np.int64)
-            shifted[1:] = chain[:-1] + 1
-            chain = np.where(differs, shifted, 1)
-        k = window[i]
-        usable = (k > 0) & (k < chain)
-        trans = np.full(m, inf)
-        if usable.any():
-            kk = k[usable]
-            trans[usable] = cost[i - kk, cols[usable] - kk] + kk
-        sub = previous[:m] + sub_cost[i]
-        dele = previous[1:] + 1
-        best = np.minimum(np.minimum(trans, sub), dele)
-        row_match = match[i]
-        diagonal = previous[:m]
-        row = np.where(row_match, diagonal, best)
-        first = float(i + 1)
-        while True:  # insertions: row[j] = min(best[j], row[j-1] + 1), to a fixed point
-            left = np.empty(m)
-            left[0] = first + 1
-            left[1:] = row[:-1] + 1
-            new_row = np.where(row_match, diagonal, np.minimum(best, left))
-            if np.array_equal(new_row, row):
-                break
-            row = new_row
-        cost[i + 1, 1:] = row
-        mismatch = ~row_match
-        take_t[i] = mismatch & (trans == row)
-        take_s[i] = mismatch & (sub == row)
-        take_i[i] = mismatch & (left == row)
-        take_d[i] = mismatch & (dele == row)
-    return AlignmentTable(n, m, cost, match, take_t, take_s, take_i, take_d, window)
+    return unique_cost[np.array(src_index, dtype=np.int64)][:, np.array(tgt_index, dtype=np.int64)]
 
 
 def _verify_windows(window: np.ndarray, src: list[str], tgt: list[str]) -> None:

@@ -23,7 +23,7 @@ class Edit:
     @property
     def key(self) -> tuple[int, int, str]:
         """How ChERRANT's compare identifies an edit: span and correction without spaces."""
-        return (self.start, self.end, "".join(self.correction))
+        return (self.start, self.end, "".join(self.correction) if self.correction else "-NONE-")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,172 @@
+"""ChERRANT's compare: pool each annotator's edits, count TP/FP/FN for every hypothesis x
+reference annotator pair, then pick the best reference sentence by sentence in file order.
+
+Pair counts are independent per sentence (compute them in any order, in parallel); the choice
+depends on the counts accumulated so far and so is made sequentially by `choose_references`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from metrics.edit import NOOP, NOT_ANNOTATABLE, Annotation, Block, Edit
+
+Key = tuple[int, int, str]
+# annotator id -> edit key -> the types of every occurrence (an edit found in two alignments of
+# one annotator occurs twice and counts twice, as in ChERRANT).
+EditDict = dict[int, dict[Key, list[str]]]
+TypeCounts = dict[str, list[int]]  # type -> [tp, fp, fn]
+
+
+@dataclass(frozen=True)
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """Counts of one hypothesis annotator against one reference annotator."""
+
+    hyp: int
+    ref: int
+    counts: Counts
+    by_type: TypeCounts
+
+
+@dataclass(frozen=True)
+class SentenceChoice:
+    """The pair chosen for one sentence; `ref` is None for a skipped unannotatable sentence."""
+
+    hyp: int
+    ref: int | None
+    counts: Counts
+    by_type: TypeCounts = field(default_factory=dict)
+
+
+def prf(counts: Counts, beta: float = 0.5) -> tuple[float, float, float]:
+    """Precision, recall and F-beta as ChERRANT defines them (1.0 when there is nothing to miss)."""
+    tp, fp, fn = counts.tp, counts.fp, counts.fn
+    p = float(tp) / (tp + fp) if fp else 1.0
+    r = float(tp) / (tp + fn) if fn else 1.0
+    f = float((1 + beta**2) * p * r) / ((beta**2 * p) + r) if p + r else 0.0
+    return p, r, f
+
+
+def edit_dict(edits: Iterable[Edit]) -> EditDict:
+    """Pool edits by annotator; a sentence without edits gets annotator 0's implicit noop."""
+    edits = list(edits)
+    if not edits:
+        edits = [Edit(-1, -1, NOOP, (), 0)]
+    pooled: EditDict = {}
+    for edit in edits:
+        per_annotator = pooled.setdefault(edit.annotator, {})
+        if edit.type == "UNK":
+            continue
+        per_annotator.setdefault(edit.key, []).append(edit.type)
+    return pooled
+
+
+def block_edits(block: Block) -> list[Edit]:
+    """Every edit line of a block, as a written M2 file would list them."""
+    edits: list[Edit] = []
+    for annotation in block.annotations:
+        edits.extend(annotation_edits(annotation))
+    return edits
+
+
+def annotation_edits(annotation: Annotation) -> list[Edit]:
+    if annotation.marker is not None:
+        kind = NOT_ANNOTATABLE if annotation.marker != "没有错误" else NOOP
+        return [Edit(-1, -1, kind, (), annotation.annotator)]
+    return [edit for alignment in annotation.alignments for edit in alignment]
+
+
+def compare_pair(hyp: dict[Key, list[str]], ref: dict[Key, list[str]]) -> tuple[Counts, TypeCounts]:
+    tp = fp = fn = 0
+    by_type: TypeCounts = {}
+    for key, types in hyp.items():
+        if types[0] == NOOP:
+            continue
+        if key in ref:
+            for t in ref[key]:
+                tp += 1
+                by_type.setdefault(t, [0, 0, 0])[0] += 1
+        else:
+            for t in types:
+                fp += 1
+                by_type.setdefault(t, [0, 0, 0])[1] += 1
+    for key, types in ref.items():
+        if types[0] == NOOP:
+            continue
+        if key not in hyp:
+            for t in types:
+                fn += 1
+                by_type.setdefault(t, [0, 0, 0])[2] += 1
+    return Counts(tp, fp, fn), by_type
+
+
+def sentence_pairs(hyp: EditDict, ref: EditDict) -> list[PairCounts] | None:
+    """All annotator pairs of one sentence, or None when its only reference is unannotatable."""
+    if len(ref) == 1:
+        only = next(iter(ref.values()))
+        if len(only) == 1 and next(iter(only.values()))[0] == NOT_ANNOTATABLE:
+            return None
+    pairs = []
+    for hyp_id, hyp_edits in hyp.items():
+        for ref_id, ref_edits in ref.items():
+            counts, by_type = compare_pair(hyp_edits, ref_edits)
+            pairs.append(PairCounts(hyp_id, ref_id, counts, by_type))
+    return pairs
+
+
+def choose_references(sentences: Sequence[list[PairCounts] | None], beta: float = 0.5) -> list[SentenceChoice]:
+    """Per sentence, the pair maximising the corpus F so far (rounded to 4 places); ties go to
+    higher TP, then lower FP, then lower FN, then the first pair."""
+    total = Counts()
+    choices: list[SentenceChoice] = []
+    for pairs in sentences:
+        if pairs is None:
+            choices.append(SentenceChoice(0, None, Counts()))
+            continue
+        best: PairCounts | None = None
+        best_f = -1.0
+        for pair in pairs:
+            f = round(prf(total + pair.counts, beta)[2], 4)
+            c = pair.counts
+            if best is None or f > best_f or (f == best_f and (
+                    c.tp > best.counts.tp
+                    or (c.tp == best.counts.tp and c.fp < best.counts.fp)
+                    or (c.tp == best.counts.tp and c.fp == best.counts.fp and c.fn < best.counts.fn))):
+                best, best_f = pair, f
+        assert best is not None
+        total = total + best.counts
+        choices.append(SentenceChoice(best.hyp, best.ref, best.counts, best.by_type))
+    return choices
+
+
+def total_counts(choices: Iterable[SentenceChoice]) -> Counts:
+    total = Counts()
+    for choice in choices:
+        total = total + choice.counts
+    return total
+
+
+def type_counts(choices: Iterable[SentenceChoice], tier: int = 1) -> dict[str, Counts]:
+    """Per-type counts of the chosen pairs. Tier 1: first letter (M/R/S/W); 2: after the colon
+    (NOUN, VERB...); 3: full types."""
+    out: dict[str, list[int]] = {}
+    for choice in choices:
+        for name, (tp, fp, fn) in choice.by_type.items():
+            if name != "UNK":
+                name = name[0] if tier == 1 else name[2:] if tier == 2 else name
+            slot = out.setdefault(name, [0, 0, 0])
+            slot[0] += tp
+            slot[1] += fp
+            slot[2] += fn
+    return {name: Counts(*values) for name, values in sorted(out.items())}
