@@ -1,0 +1,160 @@
+"""`harness score`: extract edits (in parallel, references cached), compare, report as JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from harness import __version__
+from harness.data import DataSettings, resolve
+from harness.inputs import References
+from harness.signature import char_signature, package_version
+from metrics.compare import (
+    Counts, EditDict, SentenceChoice, block_edits, choose_references, edit_dict, prf, sentence_pairs,
+    total_counts, type_counts,
+)
+from metrics.edit import Block
+from metrics.extract import Extractor
+from metrics.m2 import format_block, read_m2
+from metrics.zh.lexicon import Lexicon
+
+# Bump when a change to extraction changes M2 output, so cached reference M2s are not reused.
+EXTRACTION_REVISION = 1
+# Below this many sentences a process pool costs more than it saves.
+PARALLEL_MIN_SENTENCES = 64
+
+
+@dataclass(frozen=True)
+class LexiconTexts:
+    """The two resource files as text: small, picklable, enough to rebuild a Lexicon anywhere."""
+
+    cilin: str
+    confusion: str
+
+    @classmethod
+    def load(cls, settings: DataSettings) -> "LexiconTexts":
+        cilin = resolve("resources/cilin.txt", settings).read_text(encoding="gbk")
+        confusion = resolve("resources/confusion_dict.txt", settings).read_text(encoding="utf-8")
+        return cls(cilin, confusion)
+
+
+Pair = tuple[str, tuple[str, ...]]  # (source, targets)
+
+_worker_extractor: Extractor | None = None  # one per pool worker process, set by its initializer
+
+
+def _init_worker(texts: LexiconTexts, level: str) -> None:
+    global _worker_extractor
+    _worker_extractor = Extractor(Lexicon.from_texts(texts.cilin, texts.confusion), level)
+
+
+def _extract(pair: Pair) -> Block:
+    assert _worker_extractor is not None
+    return _worker_extractor.block(*pair)
+
+
+def extract_blocks(pairs: Sequence[Pair], texts: LexiconTexts, level: str = "char",
+                   jobs: int | None = None) -> list[Block]:
+    """Blocks of every (source, targets) pair, in order, using `jobs` processes."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
+        _init_worker(texts, level)
+        return [_extract(pair) for pair in pairs]
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    chunk = max(1, min(32, len(pairs) // (jobs * 4)))
+    with context.Pool(jobs, initializer=_init_worker, initargs=(texts, level)) as pool:
+        return list(pool.imap(_extract, pairs, chunksize=chunk))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
+                                         prefix=f".{path.name}.", suffix=".part")
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def reference_cache_key(references: References, level: str) -> str:
+    recipe = "|".join([f"level:{level}", f"revision:{EXTRACTION_REVISION}", f"harness:{__version__}",
+                       f"pypinyin:{package_version('pypinyin')}", f"opencc:{package_version('opencc')}"])
+    digest = hashlib.sha256(recipe.encode())
+    for source, targets in zip(references.sources, references.targets or ()):
+        digest.update(("\t".join((source, *targets)) + "\n").encode())
+    return digest.hexdigest()
+
+
+def reference_m2(references: References, texts: LexiconTexts, level: str, cache_dir: Path | None,
+                 jobs: int | None) -> str:
+    """The references' M2 text: given, cached by content hash, or extracted (and cached)."""
+    if references.m2_text is not None:
+        return references.m2_text
+    cache_path = None
+    if cache_dir is not None:
+        cache_path = cache_dir / "m2" / f"{reference_cache_key(references, level)}.{level}.m2"
+        if cache_path.is_file():
+            return cache_path.read_text(encoding="utf-8")
+    assert references.targets is not None
+    blocks = extract_blocks(list(zip(references.sources, references.targets)), texts, level, jobs)
+    text = "".join(format_block(block) for block in blocks)
+    if cache_path is not None:
+        try:
+            _atomic_write(cache_path, text)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return text
+
+
+@dataclass(frozen=True)
+class LevelScore:
+    """Everything `score` reports for one level."""
+
+    counts: Counts
+    choices: list[SentenceChoice]
+    by_type: dict[str, Counts]
+    signature: str
+    reference_m2: str
+    hypothesis_m2: str
+
+    def as_json(self, beta: float = 0.5) -> dict:
+        p, r, f = prf(self.counts, beta)
+        return {
+            "tp": self.counts.tp, "fp": self.counts.fp, "fn": self.counts.fn,
+            "precision": round(p, 4), "recall": round(r, 4), "f0.5": round(f, 4),
+            "by_type": {name: counts_json(c, beta) for name, c in self.by_type.items()},
+            "signature": self.signature,
+        }
+
+
+def counts_json(counts: Counts, beta: float = 0.5) -> dict:
+    p, r, f = prf(counts, beta)
+    return {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn,
+            "precision": round(p, 4), "recall": round(r, 4), "f0.5": round(f, 4)}
+
+
+def score_char(references: References, hypotheses: Sequence[str], settings: DataSettings,
+               jobs: int | None = None, use_cache: bool = True) -> LevelScore:
+    texts = LexiconTexts.load(settings)
+    ref_text = reference_m2(references, texts, "char", settings.cache_dir if use_cache else None, jobs)
+    ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in read_m2(ref_text)]
+    hyp_blocks = extract_blocks([(s, (h,)) for s, h in zip(references.sources, hypotheses)], texts, "char", jobs)
+    hyp_dicts = [edit_dict(block_edits(b)) for b in hyp_blocks]
+    choices = choose_references([sentence_pairs(h, r) for h, r in zip(hyp_dicts, ref_dicts)])
+    return LevelScore(
+        counts=total_counts(choices),
+        choices=choices,
+        by_type=type_counts(choices, tier=1),
+        signature=char_signature(references.reference_counts),
+        reference_m2=ref_text,
+        hypothesis_m2="".join(format_block(b) for b in hyp_blocks),
+    )

@@ -1,0 +1,34 @@
+"""Score signatures in the manner of sacreBLEU: every number carries the recipe that made it."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from harness import __version__
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "missing"
+
+
+def nrefs_field(reference_counts: tuple[int, ...]) -> str:
+    if not reference_counts:
+        return "0"
+    low, high = min(reference_counts), max(reference_counts)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def char_signature(reference_counts: tuple[int, ...], t2s: bool = True) -> str:
+    conversion = f"opencc-{package_version('opencc')}-t2s" if t2s else "none"
+    return "|".join([
+        "level:char",
+        "method:cherrant",
+        f"nrefs:{nrefs_field(reference_counts)}",
+        "tok:char",
+        f"t2s:{conversion}",
+        f"readings:pypinyin-{package_version('pypinyin')}",
+        f"version:cgec-harness-{__version__}",
+    ])
