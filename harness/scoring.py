@@ -15,12 +15,11 @@ from harness.data import DataSettings, resolve
 from harness.inputs import References
 from harness.signature import char_signature, package_version
 from metrics.compare import (
-    Counts, EditDict, SentenceChoice, block_edits, choose_references, edit_dict, prf, sentence_pairs,
-    total_counts, type_counts,
+    Counts, EditDict, SentenceChoice, choose_references, edit_dict, prf, sentence_pairs, total_counts, type_counts,
 )
-from metrics.edit import Block
 from metrics.extract import Extractor
-from metrics.m2 import format_block, read_m2
+from metrics.m2 import annotator_block, format_block, read_m2, split_blocks
+from metrics.normalise import TargetNormaliser
 from metrics.zh.lexicon import Lexicon
 
 # Bump when a change to extraction changes M2 output, so cached reference M2s are not reused.
@@ -53,14 +52,15 @@ def _init_worker(texts: LexiconTexts, level: str) -> None:
     _worker_extractor = Extractor(Lexicon.from_texts(texts.cilin, texts.confusion), level)
 
 
-def _extract(pair: Pair) -> Block:
+def _extract(pair: Pair) -> str:
     assert _worker_extractor is not None
-    return _worker_extractor.block(*pair)
+    return format_block(_worker_extractor.block(*pair))
 
 
-def extract_blocks(pairs: Sequence[Pair], texts: LexiconTexts, level: str = "char",
-                   jobs: int | None = None) -> list[Block]:
-    """Blocks of every (source, targets) pair, in order, using `jobs` processes."""
+def extract_m2_blocks(pairs: Sequence[Pair], texts: LexiconTexts, level: str = "char",
+                      jobs: int | None = None) -> list[str]:
+    """The M2 block of every (source, targets) pair, in order, using `jobs` processes.
+    Workers send back text: cheaper to pass between processes than edit objects."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
         _init_worker(texts, level)
@@ -105,8 +105,7 @@ def reference_m2(references: References, texts: LexiconTexts, level: str, cache_
         if cache_path.is_file():
             return cache_path.read_text(encoding="utf-8")
     assert references.targets is not None
-    blocks = extract_blocks(list(zip(references.sources, references.targets)), texts, level, jobs)
-    text = "".join(format_block(block) for block in blocks)
+    text = "".join(extract_m2_blocks(list(zip(references.sources, references.targets)), texts, level, jobs))
     if cache_path is not None:
         try:
             _atomic_write(cache_path, text)
@@ -142,13 +141,39 @@ def counts_json(counts: Counts, beta: float = 0.5) -> dict:
             "precision": round(p, 4), "recall": round(r, 4), "f0.5": round(f, 4)}
 
 
+def hypothesis_m2(references: References, hypotheses: Sequence[str], reference_blocks: Sequence[str],
+                  texts: LexiconTexts, level: str, jobs: int | None) -> str:
+    """The hypotheses' M2 text. A hypothesis equal (after normalisation) to one of its sentence's
+    references has that reference's edits: they are copied from the reference M2 and relabelled,
+    the rest are extracted."""
+    normalise = TargetNormaliser()
+    blocks: list[str | None] = [None] * len(hypotheses)
+    todo: list[int] = []
+    for index, hypothesis in enumerate(hypotheses):
+        known = None
+        if references.targets is not None:
+            target = normalise(hypothesis)
+            for annotator, reference in enumerate(references.targets[index]):
+                if normalise(reference) == target:
+                    known = annotator_block(reference_blocks[index], annotator)
+                    break
+        if known is None:
+            todo.append(index)
+        blocks[index] = known
+    extracted = extract_m2_blocks([(references.sources[i], (hypotheses[i],)) for i in todo], texts, level, jobs)
+    for index, block in zip(todo, extracted):
+        blocks[index] = block
+    return "".join(block or "" for block in blocks)
+
+
 def score_char(references: References, hypotheses: Sequence[str], settings: DataSettings,
                jobs: int | None = None, use_cache: bool = True) -> LevelScore:
     texts = LexiconTexts.load(settings)
     ref_text = reference_m2(references, texts, "char", settings.cache_dir if use_cache else None, jobs)
-    ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in read_m2(ref_text)]
-    hyp_blocks = extract_blocks([(s, (h,)) for s, h in zip(references.sources, hypotheses)], texts, "char", jobs)
-    hyp_dicts = [edit_dict(block_edits(b)) for b in hyp_blocks]
+    ref_sentences = read_m2(ref_text)
+    ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in ref_sentences]
+    hyp_text = hypothesis_m2(references, hypotheses, split_blocks(ref_text), texts, "char", jobs)
+    hyp_dicts = [edit_dict(s.edits) for s in read_m2(hyp_text)]
     choices = choose_references([sentence_pairs(h, r) for h, r in zip(hyp_dicts, ref_dicts)])
     return LevelScore(
         counts=total_counts(choices),
@@ -156,5 +181,5 @@ def score_char(references: References, hypotheses: Sequence[str], settings: Data
         by_type=type_counts(choices, tier=1),
         signature=char_signature(references.reference_counts),
         reference_m2=ref_text,
-        hypothesis_m2="".join(format_block(b) for b in hyp_blocks),
+        hypothesis_m2=hyp_text,
     )

@@ -29,11 +29,12 @@ class AlignmentTable:
     """The cumulative cost table; the ops of a cell are recomputed when the backtrace visits it,
     with the same float operations that filled it, so only visited cells pay for them."""
 
-    src: list[str]
+    src: list[str]  # the tokens without their common suffix
     tgt: list[str]
     cost: list[list[float]]  # (n+1) x (m+1)
     sub_cost: list[list[float]]  # n x m substitution costs
     window: list[list[int]]  # n x m: smallest k with equal multisets src[i-k..i], tgt[j-k..j]
+    suffix: int = 0  # common suffix tokens: every cheapest path ends with these matches
 
     @property
     def n(self) -> int:
@@ -109,46 +110,78 @@ def _transposition_windows(src_ids: np.ndarray, tgt_ids: np.ndarray, n_types: in
     return np.where(earlier >= 0, k, 0)
 
 
+def common_affixes(src: Sequence[str], tgt: Sequence[str]) -> tuple[int, int]:
+    """Lengths of the common prefix and of the common suffix (not overlapping the prefix)."""
+    limit = min(len(src), len(tgt))
+    prefix = 0
+    while prefix < limit and src[prefix] == tgt[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and src[-1 - suffix] == tgt[-1 - suffix]:
+        suffix += 1
+    return prefix, suffix
+
+
 def align(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn,
-          sub_cost: np.ndarray | None = None) -> AlignmentTable:
-    """Fill the cumulative cost table. `sub_cost` (n x m) may be given precomputed."""
+          matrix_fn: Callable[[Sequence[Token], Sequence[Token]], np.ndarray] | None = None) -> AlignmentTable:
+    """Fill the cumulative cost table.
+
+    Two shortcuts keep the result identical while skipping most cells of near-equal sentences:
+    a common suffix is a chain of forced matches at the end of every cheapest path, so it is
+    cut off and re-attached by `cheapest_paths`; and inside the common prefix block every cost
+    is exactly |a - b| (the insertions or deletions needed, each costing exactly 1).
+    `matrix_fn(src, tgt)` may compute all substitution costs at once.
+    """
+    src_all = [t.text for t in src]
+    tgt_all = [t.text for t in tgt]
+    prefix, suffix = common_affixes(src_all, tgt_all)
+    src = src[: len(src) - suffix]
+    tgt = tgt[: len(tgt) - suffix]
     n, m = len(src), len(tgt)
-    src_texts = [t.text for t in src]
-    tgt_texts = [t.text for t in tgt]
-    if sub_cost is None:
-        sub_cost = substitution_matrix(src, tgt, cost_fn)
-    sub_rows = sub_cost.tolist() if n and m else [[] for _ in range(n)]
-    if n and m:
-        ids: dict[str, int] = {}
-        src_ids = np.array([ids.setdefault(t, len(ids)) for t in src_texts], dtype=np.int64)
-        tgt_ids = np.array([ids.setdefault(t, len(ids)) for t in tgt_texts], dtype=np.int64)
-        windows = _transposition_windows(src_ids, tgt_ids, len(ids))
-        windows[src_ids[:, None] == tgt_ids[None, :]] = 0
-        _verify_windows(windows, src_texts, tgt_texts)
-        window_rows = windows.tolist()
-    else:
-        window_rows = [[] for _ in range(n)]
+    src_texts = src_all[:n]
+    tgt_texts = tgt_all[:m]
+    if not (n and m):
+        return AlignmentTable(src_texts, tgt_texts, [[float(j) for j in range(m + 1)]]
+                              + [[float(i + 1)] for i in range(n)], [[] for _ in range(n)],
+                              [[] for _ in range(n)], suffix)
+    sub_cost = (matrix_fn or (lambda a, b: substitution_matrix(a, b, cost_fn)))(src, tgt)
+    sub_rows = sub_cost.tolist()
+    ids: dict[str, int] = {}
+    src_ids = np.array([ids.setdefault(t, len(ids)) for t in src_texts], dtype=np.int64)
+    tgt_ids = np.array([ids.setdefault(t, len(ids)) for t in tgt_texts], dtype=np.int64)
+    matches = src_ids[:, None] == tgt_ids[None, :]
+    windows = _transposition_windows(src_ids, tgt_ids, len(ids))
+    windows[matches] = 0
+    _verify_windows(windows, src_texts, tgt_texts)
+    window_rows = windows.tolist()
+    match_rows = matches.tolist()
 
     cost: list[list[float]] = [[float(j) for j in range(m + 1)]]
+    ramp = [float(abs(x)) for x in range(-prefix, prefix + 1)]  # ramp[prefix + x] == |x|
     for i in range(n):
         previous = cost[i]
-        s_text = src_texts[i]
-        sub_row = sub_rows[i]
-        window_row = window_rows[i]
-        left = float(i + 1)
-        row = [left]
-        for j in range(m):
-            if s_text == tgt_texts[j]:
-                left = previous[j]
+        if i < prefix:  # row i+1 of the prefix block: |b - (i+1)| for b <= prefix
+            row = ramp[prefix - i - 1 : 2 * prefix - i]
+            first = prefix
+        else:
+            row = [float(i + 1)]
+            first = 0
+        left = row[-1]
+        append = row.append
+        # The hot loop: one pass per cell, float operations in ChERRANT's order.
+        for j, diagonal, upper, is_match, substitution, k in zip(
+                range(first, m), previous[first:], previous[first + 1:], match_rows[i][first:],
+                sub_rows[i][first:], window_rows[i][first:]):
+            if is_match:
+                left = diagonal
             else:
-                value = previous[j] + sub_row[j]
-                candidate = previous[j + 1] + 1
+                value = diagonal + substitution
+                candidate = upper + 1
                 if candidate < value:
                     value = candidate
                 candidate = left + 1
                 if candidate < value:
                     value = candidate
-                k = window_row[j]
                 if k:
                     for step in range(1, k + 1):
                         if cost[i - step + 1][j - step + 1] == cost[i - step][j - step]:
@@ -158,9 +191,9 @@ def align(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn,
                         if candidate < value:
                             value = candidate
                 left = value
-            row.append(left)
+            append(left)
         cost.append(row)
-    return AlignmentTable(src_texts, tgt_texts, cost, sub_rows, window_rows)
+    return AlignmentTable(src_texts, tgt_texts, cost, sub_rows, window_rows, suffix)
 
 
 def substitution_matrix(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn) -> np.ndarray:
@@ -207,6 +240,8 @@ def cheapest_paths(table: AlignmentTable) -> Iterator[list[Step]]:
             while tail is not None:
                 step, tail = tail
                 path.append(step)
+            path.extend(("M", table.n + q, table.n + q + 1, table.m + q, table.m + q + 1)
+                        for q in range(table.suffix))
             yield path
             continue
         ops = table.ops(a, b)

@@ -33,7 +33,7 @@ class Annotator:
             return Annotation(annotator, target_tokens, marker=NO_ERROR_TEXT)
         if target_text == NOT_ANNOTATABLE_TEXT:
             return Annotation(annotator, target_tokens, marker=NOT_ANNOTATABLE_TEXT)
-        table = align(src, tgt, self.cost, self.cost.matrix(src, tgt))
+        table = align(src, tgt, self.cost, self.cost.matrix)
         seen: list[list] = []
         alignments: list[tuple[Edit, ...]] = []
         for path in cheapest_paths(table):

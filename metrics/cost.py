@@ -161,22 +161,21 @@ class SubstitutionCost:
     def _similar(src_texts: list[str], src_facts: list[_CharFacts],
                  tgt_texts: list[str], tgt_facts: list[_CharFacts]) -> np.ndarray:
         """Pairs whose reading sets meet or that are in each other's confusion set."""
-        similar = np.zeros((len(src_texts), len(tgt_texts)), dtype=bool)
         by_reading: dict[str, list[int]] = {}
         for j, facts in enumerate(tgt_facts):
             for reading in facts.readings:
                 by_reading.setdefault(reading, []).append(j)
-        for i, facts in enumerate(src_facts):
+        rows = []
+        for facts in src_facts:
+            row = [text in facts.confusable for text in tgt_texts]
             for reading in facts.readings:
-                columns = by_reading.get(reading)
-                if columns:
-                    similar[i, columns] = True
-        tgt_position = {text: j for j, text in enumerate(tgt_texts)}
+                for j in by_reading.get(reading, ()):
+                    row[j] = True
+            rows.append(row)
+        similar = np.array(rows, dtype=bool).reshape(len(src_texts), len(tgt_texts))
         src_position = {text: i for i, text in enumerate(src_texts)}
-        for i, facts in enumerate(src_facts):
-            for text in facts.confusable & tgt_position.keys():
-                similar[i, tgt_position[text]] = True
         for j, facts in enumerate(tgt_facts):
-            for text in facts.confusable & src_position.keys():
-                similar[src_position[text], j] = True
+            for text in src_texts:
+                if text in facts.confusable:
+                    similar[src_position[text], j] = True
         return similar

@@ -92,3 +92,28 @@ def read_m2(text: str) -> list[M2Sentence]:
         source = tuple(header[2:].split(" ")) if len(header) > 2 else ()
         sentences.append(M2Sentence(source, tuple(edits), first + 1))
     return sentences
+
+
+def split_blocks(text: str) -> list[str]:
+    """The blocks of M2 text, each ending with its blank separator line as `format_block` writes."""
+    return [block + "\n\n" for block in text.strip("\n").split("\n\n")] if text.strip() else []
+
+
+def annotator_block(block: str, annotator: int) -> str | None:
+    """The block as if annotator `annotator` were the only one, relabelled 0: how a hypothesis
+    equal to that reference is annotated. None when the block has no lines for it."""
+    lines = block.rstrip("\n").split("\n")
+    out = [lines[0]]
+    header = f"T{annotator}"
+    for line in lines[1:]:
+        if line.startswith("T"):
+            name, _, rest = line.partition(" ")
+            if name == header or name.startswith(header + "-"):
+                out.append("T0" + name[len(header):] + " " + rest)
+        elif line.startswith("A "):
+            body, _, last = line.rpartition("|||")
+            if last == str(annotator):
+                out.append(body + "|||0")
+    if len(out) == 1:
+        return None
+    return "\n".join(out) + "\n\n"

@@ -26,6 +26,7 @@ class CharTokenizer:
 
     def __init__(self) -> None:
         self._readings: dict[str, tuple[str, ...]] = {}
+        self._tokens: dict[str, Token] = {}
 
     def readings(self, text: str) -> tuple[str, ...]:
         found = self._readings.get(text)
@@ -34,8 +35,15 @@ class CharTokenizer:
             self._readings[text] = found
         return found
 
+    def token(self, text: str) -> Token:
+        found = self._tokens.get(text)
+        if found is None:
+            found = self._tokens[text] = Token(text, "unk", self.readings(text))
+        return found
+
     def __call__(self, sentence: str) -> list[Token]:
-        return [Token(text, "unk", self.readings(text)) for text in split_chars(sentence)]
+        tokens = self._tokens
+        return [tokens.get(text) or self.token(text) for text in split_chars(sentence)]
 
 
 def split_chars(sentence: str) -> list[str]:

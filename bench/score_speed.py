@@ -1,0 +1,95 @@
+"""Char-level scoring speed on NaCGEC test (5,869 sentences): cold, then with the reference
+M2 cache warm. Hypothesis sets: the first references, and a seeded perturbation of them.
+
+Targets (issue 2, 2-core machine): cold under 60 s, warm under 15 s, peak memory under 1 GB.
+Usage: CGEC_DATA_DIR=../shared/data python bench/score_speed.py [--jobs N] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from memory import PeakMemory  # noqa: E402
+
+from harness.data import DataSettings, resolve  # noqa: E402
+from harness.inputs import References, load_references  # noqa: E402
+from harness.scoring import score_char  # noqa: E402
+from metrics.compare import prf  # noqa: E402
+
+FILLERS = "的了是在"
+CONFUSED = {"的": "地", "地": "得", "得": "的", "在": "再", "再": "在", "做": "作", "作": "做", "，": "。"}
+
+
+def perturb(sentence: str, rng: random.Random) -> str:
+    """One to three random character operations: delete, insert a particle, swap, substitute."""
+    chars = list(sentence)
+    for _ in range(rng.randint(1, 3)):
+        if len(chars) < 3:
+            break
+        at = rng.randrange(len(chars) - 1)
+        op = rng.choice(["delete", "insert", "swap", "substitute"])
+        if op == "delete":
+            del chars[at]
+        elif op == "insert":
+            chars.insert(at, rng.choice(FILLERS))
+        elif op == "swap":
+            chars[at], chars[at + 1] = chars[at + 1], chars[at]
+        else:
+            chars[at] = CONFUSED.get(chars[at], rng.choice(FILLERS))
+    return "".join(chars)
+
+
+def timed(label: str, references: References, hypotheses: list[str], settings: DataSettings, jobs: int) -> float:
+    start = time.perf_counter()
+    score = score_char(references, hypotheses, settings, jobs=jobs)
+    seconds = time.perf_counter() - start
+    p, r, f = prf(score.counts)
+    print(f"  {label:<24} {seconds:7.2f} s  {len(hypotheses) / seconds:8.1f} sent/s   "
+          f"TP/FP/FN {score.counts.tp}/{score.counts.fp}/{score.counts.fn}  F0.5 {f:.4f}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="first N sentences only")
+    args = parser.parse_args()
+    jobs = args.jobs or 2
+
+    with tempfile.TemporaryDirectory() as cache:
+        settings = DataSettings.from_env(cache_dir=cache)
+        references = load_references(resolve("nacgec/nacgec.test.ref.para", settings))
+        if args.limit:
+            references = References(references.path, references.sources[: args.limit],
+                                    references.targets[: args.limit])
+        first_refs = [targets[0] for targets in references.targets]
+        rng = random.Random(20231123)
+        perturbed = [perturb(t, rng) for t in first_refs]
+        n = len(references)
+        n_refs = sum(len(t) for t in references.targets)
+        print(f"NaCGEC test: {n} sentences, {n_refs} references; jobs={jobs}")
+
+        with PeakMemory() as memory:
+            print("cold (empty reference cache; the first set extracts and caches the references):")
+            cold = timed("references as hypotheses", references, first_refs, settings, jobs)
+            cold += timed("perturbed", references, perturbed, settings, jobs)
+            print("warm (reference M2 from the cache):")
+            warm = timed("references as hypotheses", references, first_refs, settings, jobs)
+            warm += timed("perturbed", references, perturbed, settings, jobs)
+
+    print(f"cold total {cold:.2f} s ({2 * n / cold:.1f} sent/s; target < 60 s, ratio {cold / 60:.2f})")
+    print(f"warm total {warm:.2f} s ({2 * n / warm:.1f} sent/s; target < 15 s, ratio {warm / 15:.2f})")
+    print(f"peak memory {memory.peak_mib:.0f} MiB (process and workers; target < 1024 MiB, "
+          f"ratio {memory.peak_mib / 1024:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Shared fixtures: where the data mirror and golden files are, and a clean environment for CLI runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
+GOLDEN = SHARED / "golden" / "nacgec-dev"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "MANIFEST.md").is_file():
+        pytest.skip(f"data mirror not found at {SHARED_DATA} (a clone outside the workplace)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def golden() -> Path:
+    if not (GOLDEN / "scores.json").is_file():
+        pytest.skip(f"golden files not found at {GOLDEN} (a clone outside the workplace)")
+    return GOLDEN
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A cache outside ../shared (read-only in CI) and outside the user's home."""
+    return tmp_path_factory.mktemp("cgec-cache")
+
+
+@pytest.fixture()
+def cli_env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CGEC_")}
+    env["CGEC_DATA_DIR"] = str(shared_data)
+    env["CGEC_CACHE_DIR"] = str(tmp_path / "cache")
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], env=env, cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=300)

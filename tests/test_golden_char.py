@@ -1,0 +1,77 @@
+"""Char level against the reference ChERRANT outputs in ../shared/golden/nacgec-dev (its README
+says how they were made): M2 byte for byte, corpus, per-type and per-sentence counts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.data import DataSettings
+from harness.inputs import load_references
+from harness.scoring import LexiconTexts, extract_m2_blocks, score_char
+
+SETS = ["llm", "mix", "refs"]
+
+
+@pytest.fixture(scope="module")
+def settings(shared_data, cache_dir):
+    return DataSettings(data_dir=shared_data, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def references(shared_data):
+    return load_references(shared_data / "nacgec" / "nacgec.dev.ref.para")
+
+
+@pytest.fixture(scope="module")
+def scores(golden):
+    return json.loads((golden / "scores.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def scored(golden, references, settings):
+    out = {}
+    for name in SETS:
+        hypotheses = (golden / f"hyp.{name}.txt").read_text(encoding="utf-8").split("\n")[:500]
+        out[name] = score_char(references, hypotheses, settings, jobs=2)
+    return out
+
+
+def test_reference_m2_equals_golden_byte_for_byte(golden, references, settings):
+    blocks = extract_m2_blocks(list(zip(references.sources, references.targets)), LexiconTexts.load(settings),
+                            "char", jobs=2)
+    assert "".join(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_hypothesis_m2_equals_golden_byte_for_byte(name, golden, scored):
+    assert scored[name].hypothesis_m2 == (golden / f"hyp.{name}.char.m2").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_corpus_counts_equal_golden(name, scored, scores):
+    gold = scores[name]["char"]
+    got = scored[name].as_json()
+    assert (got["tp"], got["fp"], got["fn"]) == (gold["tp"], gold["fp"], gold["fn"])
+    assert (got["precision"], got["recall"], got["f0.5"]) == (gold["p"], gold["r"], gold["f0.5"])
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_tier1_type_counts_equal_golden(name, scored, scores):
+    got = {t: (c.tp, c.fp, c.fn) for t, c in scored[name].by_type.items()}
+    gold = {t: (c["tp"], c["fp"], c["fn"]) for t, c in scores[name]["char_by_type"].items()}
+    assert got == gold
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_per_sentence_counts_and_chosen_reference_equal_golden(name, golden, scored):
+    rows = (golden / f"persent.{name}.char.tsv").read_text().strip().split("\n")[1:]
+    expected = []
+    for row in rows:
+        line, tp, fp, fn, best = row.split("\t")
+        expected.append((int(tp), int(fp), int(fn), None if best == "NA" else int(best)))
+    got = [(c.counts.tp, c.counts.fp, c.counts.fn, c.ref) for c in scored[name].choices]
+    assert len(got) == 500
+    mismatches = [i + 1 for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+    assert not mismatches, f"sentences differing from the golden per-sentence counts: {mismatches[:20]}"
