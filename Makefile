@@ -12,8 +12,7 @@ test:
 	$(PYTHON) -m pytest
 
 demo:
-	$(PYTHON) -m harness score --hyp $(CGEC_DATA_DIR)/outputs/llm-goodgap.nacgec-dev.txt \
-		--ref $(CGEC_DATA_DIR)/nacgec/nacgec.dev.ref.para --by-type
+	$(PYTHON) -m harness score --hyp llm-goodgap --ref nacgec-dev --by-type
 
 bench:
 	$(PYTHON) bench/score_speed.py

@@ -11,7 +11,7 @@ from typing import Sequence
 from tabulate import tabulate
 
 from harness import __version__
-from harness.data import DataSettings
+from harness.data import DataSettings, resolve_input
 from harness.errors import HarnessError
 from harness.inputs import load_hypotheses, load_references
 from harness.scoring import LevelScore, score_char
@@ -43,8 +43,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.level != "char":
         raise HarnessError(f"--level {args.level} is not available yet (only char)")
     settings = DataSettings.from_env(data_dir=args.data_dir)
-    references = load_references(args.ref)
-    hypotheses = load_hypotheses(args.hyp, references)
+    references = load_references(resolve_input(args.ref, settings, "references"))
+    hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references)
     scores = {"char": score_char(references, hypotheses, settings, jobs=args.jobs,
                                  use_cache=not args.no_cache)}
     if args.m2_out is not None:
@@ -68,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     score = commands.add_parser("score", help="score hypotheses against references (ChERRANT char level)")
-    score.add_argument("--hyp", required=True, help="one hypothesis per line, or a para file id<TAB>src<TAB>hyp")
-    score.add_argument("--ref", required=True, help="para file id<TAB>src<TAB>ref1... or an M2 file")
+    score.add_argument("--hyp", required=True, help="one hypothesis per line, a para file id<TAB>src<TAB>hyp, "
+                       "or the name of stored outputs in data/manifest.yaml (e.g. llm-goodgap)")
+    score.add_argument("--ref", required=True, help="para file id<TAB>src<TAB>ref1..., an M2 file, "
+                       "or a dataset name of data/manifest.yaml (e.g. nacgec-dev)")
     score.add_argument("--level", default="char", choices=["char", "word", "all"])
     score.add_argument("--by-type", action="store_true", help="also print per-type (M/R/S/W) scores")
     score.add_argument("--m2-out", metavar="DIR", help="write ref.<level>.m2 and hyp.<level>.m2 here")

@@ -294,3 +294,18 @@ def _download(entry: FileEntry, url: str, dest: Path, progress: bool) -> None:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def resolve_input(spec: str | Path, settings: DataSettings, kind: str) -> Path:
+    """A user-given input: an existing path, or a manifest name (`kind` "references": a dataset
+    such as ``nacgec-dev``; "outputs": stored outputs such as ``llm-goodgap``) resolved and verified."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    manifest = load_manifest()
+    named = manifest.datasets if kind == "references" else manifest.outputs
+    key = "references" if kind == "references" else "file"
+    if str(spec) in named and key in named[str(spec)]:
+        return resolve(named[str(spec)][key], settings, manifest)
+    known = ", ".join(sorted(named)) or "none"
+    raise HarnessError(f"no such file, and not a {kind} name of data/manifest.yaml (known: {known})", path)

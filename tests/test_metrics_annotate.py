@@ -133,7 +133,7 @@ def test_whitespace_only_hypothesis_is_an_empty_hypothesis(extractor):
 
 
 def test_empty_hypothesis_of_a_long_source_is_one_deletion(extractor):
-    # 15 characters: |15 - 0| > 10 (first op only), still the single all-D path.
+    # 14 characters: |14 - 0| > 10 (first op only), still the single all-D path.
     source = "今天天气很好我们一起去公园吧"
     block = extractor.block(source, [""])
     assert block.annotations[0].alignments == ((Edit(0, len(source), "R", (), 0),),)
