@@ -9,12 +9,18 @@ the random tests check the fast `align` + `cheapest_paths` against the cell-by-c
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Callable
+
+import pytest
 
 from metrics.alignment import align, align_reference, cheapest_paths
 from metrics.cost import SubstitutionCost
+from metrics.normalise import TargetNormaliser
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.tokens import CharTokenizer, Token
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def toks(text: str) -> list[Token]:
@@ -310,3 +316,32 @@ def test_fast_alignment_equals_reference_when_lengths_differ_by_more_than_ten():
         check_against_reference(toks(short), toks(long), constant(1.0), stats)
         check_against_reference(toks(long), toks(short), constant(1.0), stats)
         assert len(list(cheapest_paths(align(toks(short), toks(long), constant(1.0))))) == 1
+
+
+@pytest.fixture(scope="module")
+def real_lexicon() -> Lexicon:
+    resources = SHARED_DATA / "resources"
+    if not (resources / "cilin.txt").is_file():
+        pytest.skip(f"lexical resources not found at {resources} (data mirror absent)")
+    return Lexicon.from_texts((resources / "cilin.txt").read_text(encoding="gbk"),
+                              (resources / "confusion_dict.txt").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def real_lines() -> list[str]:
+    path = SHARED_DATA / "nacgec" / "nacgec.dev.ref.para"
+    if not path.is_file():
+        pytest.skip(f"NaCGEC dev references not found at {path} (data mirror absent)")
+    return path.read_text(encoding="utf-8").strip().split("\n")
+
+
+def test_fast_alignment_equals_reference_on_real_sentence_pairs(real_lexicon, real_lines):
+    # Long sentences with long common prefixes and suffixes, as in real use.
+    cost = SubstitutionCost(real_lexicon)
+    tokenizer = CharTokenizer()
+    normalise = TargetNormaliser()
+    stats = {"ties": 0, "transpositions": 0}
+    for line in random.Random(0).sample(real_lines, 15):
+        source, *targets = line.split("\t")[1:]
+        for target in targets:
+            check_against_reference(tokenizer("".join(source.split())), tokenizer(normalise(target)), cost, stats)

@@ -209,7 +209,7 @@ def test_char_non_chinese_costs_half_even_when_readings_meet(cost):
     assert cost.spelling(tok("〇"), tok("零")) == 0.5
 
 
-def test_char_non_chinese_costs_half_even_with_equal_readings():
+def test_char_missing_component_costs_half_even_with_a_shared_reading():
     # Two non-Chinese tokens sharing a reading (hand-made) still cost 0.5.
     cost = SubstitutionCost(Lexicon())
     assert cost.spelling(Token("[缺失成分]", "unk", ("[",)), Token("[", "unk", ("[",))) == 0.5
