@@ -6,14 +6,16 @@ import hashlib
 import multiprocessing
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from harness import __version__
 from harness.data import DataSettings, resolve
+from harness.errors import HarnessError
 from harness.inputs import References
-from harness.signature import char_signature, package_version
+from harness.segmentation import PretaggedTokenizer, segment_all
+from harness.signature import char_signature, package_version, word_signature
 from metrics.compare import (
     Counts, EditDict, SentenceChoice, choose_references, edit_dict, prf, sentence_pairs, total_counts, type_counts,
 )
@@ -21,6 +23,7 @@ from metrics.extract import Extractor
 from metrics.m2 import annotator_block, format_block, read_m2, split_blocks
 from metrics.normalise import TargetNormaliser
 from metrics.zh.lexicon import Lexicon
+from metrics.zh.spelling import SpellingCheck
 
 # Bump when a change to extraction changes M2 output, so cached reference M2s are not reused.
 EXTRACTION_REVISION = 1
@@ -44,12 +47,33 @@ class LexiconTexts:
 
 Pair = tuple[str, tuple[str, ...]]  # (source, targets)
 
+
+@dataclass(frozen=True)
+class Recipe:
+    """How edits are extracted: char level, or word level with a segmenter whose output for
+    every sentence involved has been computed beforehand (`tagged`)."""
+
+    level: str = "char"
+    segmenter: str | None = None
+    tagged: dict | None = None
+
+    @property
+    def name(self) -> str:
+        return self.level if self.segmenter is None else f"{self.level}-{self.segmenter}"
+
+    def extractor(self, texts: LexiconTexts) -> Extractor:
+        lexicon = Lexicon.from_texts(texts.cilin, texts.confusion)
+        if self.level == "char":
+            return Extractor(lexicon, "char")
+        return Extractor(lexicon, "word", PretaggedTokenizer(self.tagged or {}), spelling=SpellingCheck())
+
+
 _worker_extractor: Extractor | None = None  # one per pool worker process, set by its initializer
 
 
-def _init_worker(texts: LexiconTexts, level: str) -> None:
+def _init_worker(texts: LexiconTexts, recipe: Recipe) -> None:
     global _worker_extractor
-    _worker_extractor = Extractor(Lexicon.from_texts(texts.cilin, texts.confusion), level)
+    _worker_extractor = recipe.extractor(texts)
 
 
 def _extract(pair: Pair) -> str:
@@ -57,18 +81,18 @@ def _extract(pair: Pair) -> str:
     return format_block(_worker_extractor.block(*pair))
 
 
-def extract_m2_blocks(pairs: Sequence[Pair], texts: LexiconTexts, level: str = "char",
+def extract_m2_blocks(pairs: Sequence[Pair], texts: LexiconTexts, recipe: Recipe = Recipe(),
                       jobs: int | None = None) -> list[str]:
     """The M2 block of every (source, targets) pair, in order, using `jobs` processes.
     Workers send back text: cheaper to pass between processes than edit objects."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
-        _init_worker(texts, level)
+        _init_worker(texts, recipe)
         return [_extract(pair) for pair in pairs]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     chunk = max(1, min(32, len(pairs) // (jobs * 4)))
-    with context.Pool(jobs, initializer=_init_worker, initargs=(texts, level)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(texts, recipe)) as pool:
         return list(pool.imap(_extract, pairs, chunksize=chunk))
 
 
@@ -85,27 +109,30 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def reference_cache_key(references: References, level: str) -> str:
-    recipe = "|".join([f"level:{level}", f"revision:{EXTRACTION_REVISION}", f"harness:{__version__}",
+def reference_cache_key(references: References, recipe: Recipe) -> str:
+    from harness.segmentation import segmenter_version
+
+    segmenter = f"{recipe.segmenter}-{segmenter_version(recipe.segmenter)}" if recipe.segmenter else "none"
+    key = "|".join([f"level:{recipe.level}", f"segmenter:{segmenter}", f"revision:{EXTRACTION_REVISION}", f"harness:{__version__}",
                        f"pypinyin:{package_version('pypinyin')}", f"opencc:{package_version('opencc')}"])
-    digest = hashlib.sha256(recipe.encode())
+    digest = hashlib.sha256(key.encode())
     for source, targets in zip(references.sources, references.targets or ()):
         digest.update(("\t".join((source, *targets)) + "\n").encode())
     return digest.hexdigest()
 
 
-def reference_m2(references: References, texts: LexiconTexts, level: str, cache_dir: Path | None,
+def reference_m2(references: References, texts: LexiconTexts, recipe: Recipe, cache_dir: Path | None,
                  jobs: int | None) -> str:
     """The references' M2 text: given, cached by content hash, or extracted (and cached)."""
     if references.m2_text is not None:
         return references.m2_text
     cache_path = None
     if cache_dir is not None:
-        cache_path = cache_dir / "m2" / f"{reference_cache_key(references, level)}.{level}.m2"
+        cache_path = cache_dir / "m2" / f"{reference_cache_key(references, recipe)}.{recipe.name}.m2"
         if cache_path.is_file():
             return cache_path.read_text(encoding="utf-8")
     assert references.targets is not None
-    text = "".join(extract_m2_blocks(list(zip(references.sources, references.targets)), texts, level, jobs))
+    text = "".join(extract_m2_blocks(list(zip(references.sources, references.targets)), texts, recipe, jobs))
     if cache_path is not None:
         try:
             _atomic_write(cache_path, text)
@@ -124,6 +151,7 @@ class LevelScore:
     signature: str
     reference_m2: str
     hypothesis_m2: str
+    by_type_fine: dict[str, Counts] = field(default_factory=dict)
 
     def as_json(self, beta: float = 0.5) -> dict:
         p, r, f = prf(self.counts, beta)
@@ -131,6 +159,8 @@ class LevelScore:
             "tp": self.counts.tp, "fp": self.counts.fp, "fn": self.counts.fn,
             "precision": round(p, 4), "recall": round(r, 4), "f0.5": round(f, 4),
             "by_type": {name: counts_json(c, beta) for name, c in self.by_type.items()},
+            **({"by_type_fine": {name: counts_json(c, beta) for name, c in self.by_type_fine.items()}}
+               if self.by_type_fine else {}),
             "signature": self.signature,
         }
 
@@ -142,7 +172,7 @@ def counts_json(counts: Counts, beta: float = 0.5) -> dict:
 
 
 def hypothesis_m2(references: References, hypotheses: Sequence[str], reference_blocks: Sequence[str],
-                  texts: LexiconTexts, level: str, jobs: int | None) -> str:
+                  texts: LexiconTexts, recipe: Recipe, jobs: int | None) -> str:
     """The hypotheses' M2 text. A hypothesis equal (after normalisation) to one of its sentence's
     references has that reference's edits: they are copied from the reference M2 and relabelled,
     the rest are extracted."""
@@ -160,26 +190,47 @@ def hypothesis_m2(references: References, hypotheses: Sequence[str], reference_b
         if known is None:
             todo.append(index)
         blocks[index] = known
-    extracted = extract_m2_blocks([(references.sources[i], (hypotheses[i],)) for i in todo], texts, level, jobs)
+    extracted = extract_m2_blocks([(references.sources[i], (hypotheses[i],)) for i in todo], texts, recipe, jobs)
     for index, block in zip(todo, extracted):
         blocks[index] = block
     return "".join(block or "" for block in blocks)
 
 
-def score_char(references: References, hypotheses: Sequence[str], settings: DataSettings,
-               jobs: int | None = None, use_cache: bool = True) -> LevelScore:
+def score_cherrant(references: References, hypotheses: Sequence[str], settings: DataSettings,
+                   recipe: Recipe = Recipe(), jobs: int | None = None, use_cache: bool = True) -> LevelScore:
+    """ChERRANT at char level, or on words when `recipe` carries a segmenter."""
     texts = LexiconTexts.load(settings)
-    ref_text = reference_m2(references, texts, "char", settings.cache_dir if use_cache else None, jobs)
-    ref_sentences = read_m2(ref_text)
-    ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in ref_sentences]
-    hyp_text = hypothesis_m2(references, hypotheses, split_blocks(ref_text), texts, "char", jobs)
+    cache_dir = settings.cache_dir if use_cache else None
+    if recipe.segmenter is not None and recipe.tagged is None:
+        if references.targets is None:
+            raise HarnessError("word-level scoring needs a para reference file (sentences to segment), "
+                               "not an M2 file", references.path)
+        normalise = TargetNormaliser()
+        sentences = set(references.sources)
+        sentences.update(normalise(t) for targets in references.targets for t in targets)
+        sentences.update(normalise(h) for h in hypotheses)
+        sentences.discard("")
+        recipe = replace(recipe, tagged=segment_all(sentences, recipe.segmenter, cache_dir, jobs))
+    ref_text = reference_m2(references, texts, recipe, cache_dir, jobs)
+    ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in read_m2(ref_text)]
+    hyp_text = hypothesis_m2(references, hypotheses, split_blocks(ref_text), texts, recipe, jobs)
     hyp_dicts = [edit_dict(s.edits) for s in read_m2(hyp_text)]
     choices = choose_references([sentence_pairs(h, r) for h, r in zip(hyp_dicts, ref_dicts)])
+    if recipe.segmenter is None:
+        signature = char_signature(references.reference_counts)
+    else:
+        signature = word_signature(references.reference_counts, "cherrant", recipe.segmenter)
     return LevelScore(
         counts=total_counts(choices),
         choices=choices,
         by_type=type_counts(choices, tier=1),
-        signature=char_signature(references.reference_counts),
+        signature=signature,
         reference_m2=ref_text,
         hypothesis_m2=hyp_text,
+        by_type_fine=type_counts(choices, tier=3) if recipe.segmenter is not None else {},
     )
+
+
+def score_char(references: References, hypotheses: Sequence[str], settings: DataSettings,
+               jobs: int | None = None, use_cache: bool = True) -> LevelScore:
+    return score_cherrant(references, hypotheses, settings, Recipe(), jobs, use_cache)

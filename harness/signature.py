@@ -32,3 +32,22 @@ def char_signature(reference_counts: tuple[int, ...], t2s: bool = True) -> str:
         f"readings:pypinyin-{package_version('pypinyin')}",
         f"version:cgec-harness-{__version__}",
     ])
+
+
+def word_signature(reference_counts: tuple[int, ...], method: str, segmenter: str, t2s: bool = True) -> str:
+    """Word level. jieba is not part of any published protocol: the signature says so."""
+    conversion = f"opencc-{package_version('opencc')}-t2s" if t2s and method == "cherrant" else "none"
+    variant = "official-nlpcc2023" if (method, segmenter) == ("maxmatch", "thulac") else "unofficial"
+    fields = [
+        "level:word",
+        f"method:{method}",
+        f"nrefs:{nrefs_field(reference_counts)}",
+        f"tok:{segmenter}-{package_version(segmenter)}-pos",
+        f"t2s:{conversion}",
+    ]
+    if method == "cherrant":
+        fields.append(f"readings:pypinyin-{package_version('pypinyin')}")
+    if method == "maxmatch":
+        fields.append("max_unchanged:2")
+    fields += [f"protocol:{variant}", f"version:cgec-harness-{__version__}"]
+    return "|".join(fields)

@@ -117,3 +117,27 @@ def annotator_block(block: str, annotator: int) -> str | None:
     if len(out) == 1:
         return None
     return "\n".join(out) + "\n\n"
+
+
+def maxmatch_gold(text: str) -> str:
+    """M2Scorer gold from a ChERRANT reference M2 (our reconstruction of the NLPCC 2023 word
+    gold): T lines dropped, only each annotator's first alignment (A0) kept, NA -> noop, and
+    a block left without edits gets annotator 0's noop."""
+    out: list[str] = []
+    for block in split_blocks(text):
+        lines = block.rstrip("\n").split("\n")
+        kept = [lines[0]]
+        keeping = True
+        for line in lines[1:]:
+            if line.startswith("T"):
+                name = line.partition(" ")[0]
+                keeping = "-" not in name or name.endswith("-A0")
+            elif line.startswith("A ") and keeping:
+                fields = line.split("|||")
+                if fields[1] == NOT_ANNOTATABLE:
+                    fields[1] = NOOP
+                kept.append("|||".join(fields))
+        if len(kept) == 1:
+            kept.append("A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0")
+        out.append("\n".join(kept) + "\n\n")
+    return "".join(out)

@@ -9,7 +9,7 @@ import pytest
 
 from harness.data import DataSettings
 from harness.inputs import load_references
-from harness.scoring import LexiconTexts, extract_m2_blocks, score_char
+from harness.scoring import LexiconTexts, Recipe, extract_m2_blocks, score_char
 
 SETS = ["llm", "mix", "refs"]
 
@@ -40,7 +40,7 @@ def scored(golden, references, settings):
 
 def test_reference_m2_equals_golden_byte_for_byte(golden, references, settings):
     blocks = extract_m2_blocks(list(zip(references.sources, references.targets)), LexiconTexts.load(settings),
-                            "char", jobs=2)
+                               Recipe(), jobs=2)
     assert "".join(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
 
 

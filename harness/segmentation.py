@@ -1,0 +1,124 @@
+"""Word segmentation for the word level, batched over processes and cached on disk (SQLite).
+
+THULAC needs about 30 ms a sentence and seconds to load, so every distinct sentence is
+segmented once per segmenter version, ever: references and sources are shared between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+from metrics.zh.segment import JiebaSegmenter, Segmenter, ThulacSegmenter, WordTokenizer
+from metrics.zh.tokens import Token
+
+SEGMENTERS = {"thulac": ThulacSegmenter, "jieba": JiebaSegmenter}
+Tagged = list[tuple[str, str]]
+
+_worker_tokenizer: WordTokenizer | None = None  # one per pool worker process
+
+
+def make_segmenter(name: str) -> Segmenter:
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # THULAC prints "Model loaded succeed"
+        return SEGMENTERS[name]()
+
+
+def segmenter_version(name: str) -> str:
+    from harness.signature import package_version
+
+    return package_version(name)
+
+
+def _init_worker(name: str) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = WordTokenizer(make_segmenter(name))
+
+
+def _tag(sentence: str) -> Tagged:
+    assert _worker_tokenizer is not None
+    return _worker_tokenizer.tagged(sentence)
+
+
+class SegmentationCache:
+    """(segmenter, version, sentence) -> tagged words, in one SQLite file (WAL)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS segments (segmenter TEXT, version TEXT, "
+                                 "sentence TEXT, words TEXT, PRIMARY KEY (segmenter, version, sentence))")
+            except sqlite3.Error:
+                self._db = None  # an unusable cache only costs speed
+
+    def get_many(self, segmenter: str, version: str, sentences: Iterable[str]) -> dict[str, Tagged]:
+        found: dict[str, Tagged] = {}
+        if self._db is None:
+            return found
+        query = "SELECT sentence, words FROM segments WHERE segmenter=? AND version=? AND sentence=?"
+        for sentence in sentences:
+            row = self._db.execute(query, (segmenter, version, sentence)).fetchone()
+            if row is not None:
+                found[row[0]] = [tuple(pair) for pair in json.loads(row[1])]
+        return found
+
+    def put_many(self, segmenter: str, version: str, tagged: dict[str, Tagged]) -> None:
+        if self._db is None or not tagged:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?)",
+                [(segmenter, version, s, json.dumps(words, ensure_ascii=False)) for s, words in tagged.items()])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, jobs: int | None = None) -> dict[str, Tagged]:
+    """Tagged words of every distinct sentence, from the cache or segmented with `jobs` processes."""
+    wanted = sorted(set(sentences))
+    version = segmenter_version(name)
+    cache = SegmentationCache(cache_dir / "segments.sqlite" if cache_dir is not None else None)
+    try:
+        tagged = cache.get_many(name, version, wanted)
+        missing = [s for s in wanted if s not in tagged]
+        if missing:
+            jobs = max(1, min(jobs or os.cpu_count() or 1, len(missing) // 50 or 1))
+            if jobs == 1:
+                _init_worker(name)
+                fresh = {s: _tag(s) for s in missing}
+            else:
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+                with context.Pool(jobs, initializer=_init_worker, initargs=(name,)) as pool:
+                    fresh = dict(zip(missing, pool.map(_tag, missing, chunksize=16)))
+            cache.put_many(name, version, fresh)
+            tagged.update(fresh)
+        return tagged
+    finally:
+        cache.close()
+
+
+class PretaggedTokenizer:
+    """Word tokens from segmentations computed beforehand (picklable, no model inside)."""
+
+    def __init__(self, tagged: dict[str, Tagged]) -> None:
+        self.tagged = tagged
+
+    def __call__(self, sentence: str) -> list[Token]:
+        from pypinyin import lazy_pinyin
+
+        return [Token(word, tag, tuple(lazy_pinyin(word))) for word, tag in self.tagged[sentence]]
