@@ -8,7 +8,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from harness import __version__
 from harness.data import DataSettings, resolve
@@ -20,8 +20,8 @@ from metrics.compare import (
     Counts, EditDict, SentenceChoice, choose_references, edit_dict, prf, sentence_pairs, total_counts, type_counts,
 )
 from metrics.extract import Extractor
-from metrics.m2 import annotator_block, format_block, read_m2, split_blocks
-from metrics.normalise import TargetNormaliser
+from metrics.m2 import annotator_block, format_block, maxmatch_gold, read_m2, split_blocks
+from metrics.normalise import TargetNormaliser, remove_whitespace
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 
@@ -202,15 +202,8 @@ def score_cherrant(references: References, hypotheses: Sequence[str], settings: 
     texts = LexiconTexts.load(settings)
     cache_dir = settings.cache_dir if use_cache else None
     if recipe.segmenter is not None and recipe.tagged is None:
-        if references.targets is None:
-            raise HarnessError("word-level scoring needs a para reference file (sentences to segment), "
-                               "not an M2 file", references.path)
         normalise = TargetNormaliser()
-        sentences = set(references.sources)
-        sentences.update(normalise(t) for targets in references.targets for t in targets)
-        sentences.update(normalise(h) for h in hypotheses)
-        sentences.discard("")
-        recipe = replace(recipe, tagged=segment_all(sentences, recipe.segmenter, cache_dir, jobs))
+        recipe = word_recipe(references, recipe.segmenter, [normalise(h) for h in hypotheses], cache_dir, jobs)
     ref_text = reference_m2(references, texts, recipe, cache_dir, jobs)
     ref_dicts: list[EditDict] = [edit_dict(s.edits) for s in read_m2(ref_text)]
     hyp_text = hypothesis_m2(references, hypotheses, split_blocks(ref_text), texts, recipe, jobs)
@@ -231,6 +224,71 @@ def score_cherrant(references: References, hypotheses: Sequence[str], settings: 
     )
 
 
+def word_recipe(references: References, segmenter: str, extra_sentences: Iterable[str],
+                cache_dir: Path | None, jobs: int | None) -> Recipe:
+    """Word-level recipe with every sentence segmented: sources, normalised references, and
+    `extra_sentences` (hypotheses, normalised as the caller needs), in one batch."""
+    if references.targets is None:
+        raise HarnessError("word-level scoring needs a para reference file (sentences to segment), "
+                           "not an M2 file", references.path)
+    normalise = TargetNormaliser()
+    sentences = set(references.sources)
+    sentences.update(normalise(t) for targets in references.targets for t in targets)
+    sentences.update(extra_sentences)
+    sentences.discard("")
+    return Recipe("word", segmenter, segment_all(sentences, segmenter, cache_dir, jobs))
+
+
 def score_char(references: References, hypotheses: Sequence[str], settings: DataSettings,
                jobs: int | None = None, use_cache: bool = True) -> LevelScore:
     return score_cherrant(references, hypotheses, settings, Recipe(), jobs, use_cache)
+
+
+@dataclass(frozen=True)
+class MaxMatchScore:
+    """Word level the NLPCC 2023 way: segmented hypotheses scored by MaxMatch against the gold
+    rebuilt from the references' word-level ChERRANT M2."""
+
+    correct: int
+    proposed: int
+    gold: int
+    precision: float
+    recall: float
+    f: float
+    segmenter: str
+    signature: str
+    gold_m2: str
+    segmented_hypotheses: list[str]
+
+    @property
+    def counts(self) -> Counts:
+        return Counts(self.correct, self.proposed - self.correct, self.gold - self.correct)
+
+    def as_json(self) -> dict:
+        return {
+            "tp": self.correct, "fp": self.proposed - self.correct, "fn": self.gold - self.correct,
+            "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f0.5": round(self.f, 4),
+            "scorer": "maxmatch", "segmenter": self.segmenter, "signature": self.signature,
+        }
+
+
+def score_maxmatch(references: References, hypotheses: Sequence[str], settings: DataSettings,
+                   segmenter: str = "thulac", jobs: int | None = None, use_cache: bool = True,
+                   reference_word_m2: str | None = None) -> MaxMatchScore:
+    from metrics import maxmatch
+
+    cache_dir = settings.cache_dir if use_cache else None
+    cleaned = [remove_whitespace(h) for h in hypotheses]  # MaxMatch hypotheses: no t2s conversion
+    recipe = word_recipe(references, segmenter, cleaned, cache_dir, jobs)
+    if reference_word_m2 is None:
+        reference_word_m2 = reference_m2(references, LexiconTexts.load(settings), recipe, cache_dir, jobs)
+    gold_text = maxmatch_gold(reference_word_m2)
+    assert recipe.tagged is not None
+    segmented = [[word for word, _ in recipe.tagged[h]] if h else [] for h in cleaned]
+    result = maxmatch.score(segmented, maxmatch.parse_gold_m2(gold_text))
+    return MaxMatchScore(
+        correct=result.correct, proposed=result.proposed, gold=result.gold,
+        precision=result.precision, recall=result.recall, f=result.f, segmenter=segmenter,
+        signature=word_signature(references.reference_counts, "maxmatch", segmenter),
+        gold_m2=gold_text, segmented_hypotheses=[" ".join(words) for words in segmented],
+    )
