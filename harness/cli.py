@@ -8,79 +8,28 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tabulate import tabulate
-
 from harness import __version__
 from harness.data import DataSettings, resolve_input
 from harness.errors import HarnessError
 from harness.inputs import load_hypotheses, load_references
-from harness.scoring import LevelScore, MaxMatchScore, Recipe, score_char, score_cherrant, score_maxmatch
-from metrics.compare import prf
-
-
-def _percent(x: float) -> str:
-    return f"{100 * x:.2f}"
-
-
-def score_table(scores: dict[str, LevelScore | MaxMatchScore], by_type: bool) -> str:
-    rows = []
-    for level, score in scores.items():
-        if isinstance(score, MaxMatchScore):
-            p, r, f = score.precision, score.recall, score.f
-        else:
-            p, r, f = prf(score.counts)
-        rows.append([level, "all", score.counts.tp, score.counts.fp, score.counts.fn,
-                     _percent(p), _percent(r), _percent(f)])
-        if by_type and isinstance(score, LevelScore):
-            for name, counts in score.by_type.items():
-                tp, rp, tf = prf(counts)
-                rows.append([level, name, counts.tp, counts.fp, counts.fn,
-                             _percent(tp), _percent(rp), _percent(tf)])
-    table = tabulate(rows, headers=["level", "type", "TP", "FP", "FN", "P", "R", "F0.5"],
-                     tablefmt="github", disable_numparse=True)
-    signatures = "\n".join(f"{level}: {score.signature}" for level, score in scores.items())
-    return f"{table}\n\n{signatures}"
+from harness.report import score_table
+from harness.scoring import MaxMatchScore, score_levels
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     settings = DataSettings.from_env(data_dir=args.data_dir)
     references = load_references(resolve_input(args.ref, settings, "references"))
     hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references)
-    use_cache = not args.no_cache
-    scores: dict[str, LevelScore | MaxMatchScore] = {}
-    if args.level in ("char", "all"):
-        scores["char"] = score_char(references, hypotheses, settings, jobs=args.jobs, use_cache=use_cache)
-    if args.level in ("word", "all"):
-        if args.word_scorer == "maxmatch":
-            scores["word"] = score_maxmatch(references, hypotheses, settings, args.segmenter, args.jobs, use_cache)
-        else:
-            scores["word"] = score_cherrant(references, hypotheses, settings, Recipe("word", args.segmenter),
-                                            args.jobs, use_cache)
+    levels = ("char", "word") if args.level == "all" else (args.level,)
+    score_set = score_levels(references, hypotheses, settings, levels, args.word_scorer, args.segmenter,
+                             args.jobs, not args.no_cache)
     if args.m2_out is not None:
-        write_m2_files(Path(args.m2_out), scores, args.segmenter)
-    official = args.word_scorer == "maxmatch" and args.segmenter == "thulac"
-    nlpcc = None
-    if official and {"char", "word"} <= scores.keys():
-        nlpcc = (prf(scores["char"].counts)[2] + scores["word"].f) / 2  # type: ignore[union-attr]
+        write_m2_files(Path(args.m2_out), score_set.scores, args.segmenter)
     if args.json:
-        payload: dict = {level: score_json(score, args.word_scorer, args.segmenter) for level, score in scores.items()}
-        if nlpcc is not None:
-            payload["nlpcc2023"] = round(nlpcc, 4)
-        print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
+        print(json.dumps(score_set.as_json(), ensure_ascii=False, sort_keys=True))
     else:
-        print(score_table(scores, args.by_type))
-        if nlpcc is not None:
-            print(f"NLPCC 2023 Task 1 score (mean of word and char F0.5): {_percent(nlpcc)}")
+        print(score_table(score_set, args.by_type))
     return 0
-
-
-def score_json(score: LevelScore | MaxMatchScore, word_scorer: str, segmenter: str) -> dict:
-    if isinstance(score, MaxMatchScore):
-        return score.as_json()
-    payload = score.as_json()
-    if score.signature.startswith("level:word"):
-        payload.update(scorer=word_scorer, segmenter=segmenter)
-    return payload
 
 
 def write_m2_files(out: Path, scores: dict, segmenter: str) -> None:
@@ -94,6 +43,17 @@ def write_m2_files(out: Path, scores: dict, segmenter: str) -> None:
         else:
             (out / f"ref.{name}.m2").write_text(score.reference_m2, encoding="utf-8")
             (out / f"hyp.{name}.m2").write_text(score.hypothesis_m2, encoding="utf-8")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.config import load_config
+    from harness.run import RunOptions, execute
+
+    config = load_config(args.config)
+    settings = DataSettings.from_env(data_dir=args.data_dir)
+    options = RunOptions(out_root=Path(args.out), limit=args.limit, fresh=args.fresh, retry_failed=args.retry_failed,
+                         dry_run=args.dry_run, progress=not args.no_progress, jobs=args.jobs)
+    return execute(config, settings, options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
     score.set_defaults(func=cmd_score)
+
+    run = commands.add_parser("run", help="run a model config on its dataset, clean, score, write results")
+    run.add_argument("--config", required=True, help="a run config (configs/*.yaml)")
+    run.add_argument("--limit", type=int, default=None, help="first N sentences only")
+    run.add_argument("--fresh", action="store_true", help="ask again even when a response is cached")
+    run.add_argument("--retry-failed", action="store_true", help="re-ask only the items that failed last time")
+    run.add_argument("--dry-run", action="store_true", help="print the first request and the cost estimate; send nothing")
+    run.add_argument("--out", default="results/runs", help="results root (default results/runs)")
+    run.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
+    run.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

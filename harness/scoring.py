@@ -292,3 +292,45 @@ def score_maxmatch(references: References, hypotheses: Sequence[str], settings: 
         signature=word_signature(references.reference_counts, "maxmatch", segmenter),
         gold_m2=gold_text, segmented_hypotheses=[" ".join(words) for words in segmented],
     )
+
+
+@dataclass(frozen=True)
+class ScoreSet:
+    """The scores of one hypothesis set at the requested levels, and how to report them."""
+
+    scores: dict[str, LevelScore | MaxMatchScore]
+    word_scorer: str = "maxmatch"
+    segmenter: str = "thulac"
+
+    @property
+    def nlpcc2023(self) -> float | None:
+        """Mean of word and char F0.5: only under the official protocol (MaxMatch on THULAC)."""
+        if (self.word_scorer, self.segmenter) != ("maxmatch", "thulac") or not {"char", "word"} <= self.scores.keys():
+            return None
+        char, word = self.scores["char"], self.scores["word"]
+        assert isinstance(char, LevelScore) and isinstance(word, MaxMatchScore)
+        return (prf(char.counts)[2] + word.f) / 2
+
+    def as_json(self) -> dict:
+        payload: dict = {}
+        for level, score in self.scores.items():
+            payload[level] = score.as_json()
+            if level == "word" and isinstance(score, LevelScore):
+                payload[level].update(scorer=self.word_scorer, segmenter=self.segmenter)
+        if self.nlpcc2023 is not None:
+            payload["nlpcc2023"] = round(self.nlpcc2023, 4)
+        return payload
+
+
+def score_levels(references: References, hypotheses: Sequence[str], settings: DataSettings,
+                 levels: Sequence[str] = ("char", "word"), word_scorer: str = "maxmatch", segmenter: str = "thulac",
+                 jobs: int | None = None, use_cache: bool = True) -> ScoreSet:
+    scores: dict[str, LevelScore | MaxMatchScore] = {}
+    if "char" in levels:
+        scores["char"] = score_char(references, hypotheses, settings, jobs=jobs, use_cache=use_cache)
+    if "word" in levels:
+        if word_scorer == "maxmatch":
+            scores["word"] = score_maxmatch(references, hypotheses, settings, segmenter, jobs, use_cache)
+        else:
+            scores["word"] = score_cherrant(references, hypotheses, settings, Recipe("word", segmenter), jobs, use_cache)
+    return ScoreSet(scores, word_scorer, segmenter)

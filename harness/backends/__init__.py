@@ -1,0 +1,25 @@
+"""Model backends: each turns an item (and its rendered messages) into a completion.
+
+The runner owns concurrency, limits, retries, the cache and progress; a backend only talks to
+its model. A new backend is one module implementing `Backend`.
+"""
+
+from __future__ import annotations
+
+from harness.backends.base import Backend, BackendError, Completion
+from harness.config import RunConfig
+from harness.data import DataSettings
+
+
+def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str]) -> Backend:
+    """Build (and validate) the configured backend before any request is sent."""
+    if config.model.backend == "openai":
+        from harness.backends.openai_chat import OpenAIChatBackend
+
+        return OpenAIChatBackend(config.model, config.path)
+    from harness.backends.stored import StoredBackend
+
+    return StoredBackend(config.model, settings, item_ids, config.path)
+
+
+__all__ = ["Backend", "BackendError", "Completion", "make_backend"]

@@ -1,0 +1,44 @@
+"""The one small interface every backend implements, and what it returns or raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    system_fingerprint: str | None = None
+    latency: float = 0.0
+
+
+class BackendError(Exception):
+    """A failed request. `retryable` errors (429, 5xx, timeouts, connection errors) are retried
+    by the runner, waiting `retry_after` seconds when the server said so."""
+
+    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Backend(Protocol):
+    name: str
+    cacheable: bool  # responses worth caching (a paid or slow model), keyed by `identity()`
+    chat: bool  # needs rendered messages
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies a response besides the messages: base_url, model, parameters."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """For the run manifest (never includes a secret)."""
+        ...
+
+    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion: ...
+
+    async def aclose(self) -> None: ...

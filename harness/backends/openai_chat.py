@@ -1,0 +1,104 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp server, Ollama) via the
+official SDK. The SDK's own retries are off: the runner retries, honouring Retry-After."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import openai
+
+from harness.backends.base import BackendError, Completion
+from harness.config import ModelSpec
+from harness.errors import HarnessError
+
+LOCAL_PLACEHOLDER_KEY = "not-needed"
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+class OpenAIChatBackend:
+    name = "openai"
+    cacheable = True
+    chat = True
+
+    def __init__(self, spec: ModelSpec, config_path: str | None = None) -> None:
+        self.spec = spec
+        if spec.api_key_env is None:
+            api_key = LOCAL_PLACEHOLDER_KEY  # local servers ignore the key, the SDK wants one
+        else:
+            api_key = os.environ.get(spec.api_key_env, "")
+            if not api_key:
+                raise HarnessError(f"model.api_key_env: environment variable {spec.api_key_env} is not set "
+                                   "(it must hold the API key; set api_key_env: null for a local server)",
+                                   config_path)
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=spec.base_url, max_retries=0,
+                                          timeout=spec.timeout)
+        del api_key
+
+    def identity(self) -> dict[str, Any]:
+        return {"base_url": str(self._client.base_url), "model": self.spec.model,
+                "params": {**self.spec.params, "extra_body": self.spec.extra_body}}
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self.spec.model, "base_url": str(self._client.base_url),
+                "api_key_env": self.spec.api_key_env, "params": self.spec.params, "extra_body": self.spec.extra_body,
+                "timeout": self.spec.timeout, "retries": self.spec.retries}
+
+    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+        start = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.spec.model, messages=messages, extra_body=self.spec.extra_body or None,
+                **self.spec.params)
+        except openai.RateLimitError as error:
+            raise BackendError("rate limited (429)", True, _retry_after(error.response)) from None
+        except openai.APITimeoutError:
+            raise BackendError(f"timed out after {self.spec.timeout:g} s", True) from None
+        except openai.APIConnectionError as error:
+            raise BackendError(f"connection error: {type(error).__name__}", True) from None
+        except openai.APIStatusError as error:
+            status = error.status_code
+            retryable = status >= 500 or status in (408, 409)
+            raise BackendError(f"HTTP {status}: {_short(error.message)}", retryable,
+                               _retry_after(error.response)) from None
+        except openai.APIResponseValidationError as error:
+            raise BackendError(f"malformed response: {_short(str(error))}", True) from None
+        except (ValueError, TypeError) as error:  # body that is not JSON
+            raise BackendError(f"malformed response: {type(error).__name__}", True) from None
+        latency = time.perf_counter() - start
+        try:
+            choice = response.choices[0]
+            text = choice.message.content
+        except (AttributeError, IndexError, TypeError):
+            raise BackendError("malformed response: no choices[0].message", True) from None
+        if not isinstance(text, str):
+            raise BackendError("malformed response: message content is not text", True)
+        if not text.strip():
+            raise BackendError("empty content", False)
+        usage = {}
+        if getattr(response, "usage", None) is not None:
+            usage = {k: int(getattr(response.usage, k) or 0)
+                     for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+        return Completion(text, choice.finish_reason, usage, getattr(response, "system_fingerprint", None), latency)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

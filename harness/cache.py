@@ -1,0 +1,63 @@
+"""Response cache: one SQLite file (WAL), one row per successful completion, committed as it
+arrives, so a crashed or killed run resumes without paying for a request twice.
+
+The key hashes (base_url, model, messages, generation parameters); no API key is part of it
+or stored in it. Errors are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def request_key(base_url: str | None, model: str | None, messages: list[dict[str, str]],
+                params: dict[str, Any]) -> str:
+    payload = {"base_url": base_url or "", "model": model or "", "messages": messages, "params": params}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    text: str
+    finish_reason: str | None
+    usage: dict[str, int]
+    system_fingerprint: str | None
+    latency: float
+    created: float
+
+
+class ResponseCache:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT, "
+            "usage TEXT NOT NULL, system_fingerprint TEXT, latency REAL NOT NULL, created REAL NOT NULL)")
+
+    def get(self, key: str) -> CachedResponse | None:
+        row = self._db.execute("SELECT text, finish_reason, usage, system_fingerprint, latency, created "
+                               "FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return CachedResponse(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
+
+    def put(self, key: str, response: CachedResponse) -> None:
+        """Committed before returning (autocommit): on disk before the caller counts it."""
+        self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (key, response.text, response.finish_reason, json.dumps(response.usage, sort_keys=True),
+                          response.system_fingerprint, response.latency, response.created or time.time()))
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,33 @@
+"""Human-readable tables of scores."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from harness.scoring import LevelScore, MaxMatchScore, ScoreSet
+from metrics.compare import prf
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def score_table(score_set: ScoreSet, by_type: bool = False) -> str:
+    rows = []
+    for level, score in score_set.scores.items():
+        if isinstance(score, MaxMatchScore):
+            p, r, f = score.precision, score.recall, score.f
+        else:
+            p, r, f = prf(score.counts)
+        rows.append([level, "all", score.counts.tp, score.counts.fp, score.counts.fn, percent(p), percent(r), percent(f)])
+        if by_type and isinstance(score, LevelScore):
+            for name, counts in score.by_type.items():
+                tp, rp, tf = prf(counts)
+                rows.append([level, name, counts.tp, counts.fp, counts.fn, percent(tp), percent(rp), percent(tf)])
+    table = tabulate(rows, headers=["level", "type", "TP", "FP", "FN", "P", "R", "F0.5"],
+                     tablefmt="github", disable_numparse=True)
+    lines = [table, ""]
+    lines += [f"{level}: {score.signature}" for level, score in score_set.scores.items()]
+    if score_set.nlpcc2023 is not None:
+        lines.append(f"NLPCC 2023 Task 1 score (mean of word and char F0.5): {percent(score_set.nlpcc2023)}")
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores ->
+results/runs/<name>/ (predictions.jsonl, metrics.json, manifest.json)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.backends import make_backend
+from harness.cache import ResponseCache
+from harness.cleaning import Cleaned, CleaningRules, clean, summarise
+from harness.config import RunConfig
+from harness.data import DataSettings
+from harness.datasets import Dataset, Item, load_dataset
+from harness.errors import HarnessError
+from harness.limits import Limits
+from harness.pricing import estimate_cost, load_prices
+from harness.prompt import render
+from harness.report import score_table
+from harness.results import read_jsonl, write_json, write_jsonl
+from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
+from harness.scoring import score_levels
+from harness.signature import package_version
+
+REPO = Path(__file__).resolve().parent.parent
+VERSIONED_PACKAGES = ("openai", "pypinyin", "opencc", "thulac", "jieba", "numpy", "pandas")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out_root: Path = Path("results/runs")
+    limit: int | None = None
+    fresh: bool = False
+    retry_failed: bool = False
+    dry_run: bool = False
+    progress: bool = True
+    jobs: int | None = None
+
+
+def cleaning_rules(config: RunConfig) -> CleaningRules:
+    raw = dict(config.cleaning or {})
+    enabled = raw.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        raise HarnessError("cleaning.enabled: expected true or false", config.path)
+    if not enabled:
+        return CleaningRules.disabled()
+    return CleaningRules.from_mapping(raw, config.path or "config") if raw else CleaningRules()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
+    """The first request as it would be sent (no key), and the estimated cost of all of them."""
+    if config.model.backend != "openai":
+        return f"stored predictions: {config.model.predictions} ({len(items)} items); nothing would be sent"
+    max_tokens = config.model.params.get("max_tokens")
+    first = {"base_url": config.model.base_url or "https://api.openai.com/v1", "model": config.model.model,
+             "messages": render(config.prompt, items[0].source), **config.model.params}
+    if config.model.extra_body:
+        first["extra_body"] = config.model.extra_body
+    prompt_tokens = sum(estimate_tokens(render(config.prompt, item.source), 0) for item in items)
+    completion_tokens = sum(len(item.source) + 8 for item in items)  # a correction is about as long as its source
+    cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens)
+    cost_text = f"${cost:.4f}" if cost is not None else "unknown (model not in data/prices.yaml)"
+    budget = f" (replies capped at max_tokens={max_tokens})" if max_tokens else ""
+    return (f"first request of {len(items)} ({dataset.name}):\n{json.dumps(first, ensure_ascii=False, indent=2)}\n\n"
+            f"estimated tokens: {prompt_tokens} prompt + {completion_tokens} completion{budget}; "
+            f"estimated cost: {cost_text}")
+
+
+def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> int:
+    """Run a config end to end. Returns the exit code (1 when some items failed)."""
+    dataset = load_dataset(config.dataset, settings, config.path)
+    rules = cleaning_rules(config)
+    items = list(dataset.items)
+    run_dir = options.out_root / config.name
+    if options.retry_failed:
+        previous = run_dir / "predictions.jsonl"
+        if not previous.is_file():
+            raise HarnessError("--retry-failed: no previous predictions for this run", previous)
+        records = read_jsonl(previous)
+        if not any(r.get("error") for r in records):
+            print(f"nothing to retry: the last run of {config.name} has no failed items")
+            return 0
+        wanted = {r["id"] for r in records}
+        items = [item for item in items if item.id in wanted]
+    if options.limit is not None:
+        items = items[: options.limit]
+    if not items:
+        raise HarnessError("the dataset has no items to run", dataset.path)
+    if options.dry_run:
+        print(dry_run(config, dataset, items))
+        return 0
+
+    backend = make_backend(config, settings, [item.id for item in dataset.items])
+    cache = ResponseCache(settings.cache_dir / "responses.sqlite") if backend.cacheable else None
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    try:
+        if options.fresh and cache is not None:
+            cache_for_run = _WriteOnlyCache(cache)
+        else:
+            cache_for_run = cache
+        results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
+    finally:
+        if cache is not None:
+            cache.close()
+    wall = time.perf_counter() - clock
+
+    prompt_texts = _prompt_texts(config)
+    cleaned: list[Cleaned | None] = []
+    for result in results:
+        cleaned.append(clean(result.raw, result.source, rules, prompt_texts) if result.raw is not None else None)
+    predictions = [c.prediction if c is not None else r.source for c, r in zip(cleaned, results)]
+    records = [_record(r, c) for r, c in zip(results, cleaned)]
+    write_jsonl(run_dir / "predictions.jsonl", records)
+
+    references = dataset.references
+    if len(items) != len(dataset.items):
+        references = _subset(references, [dataset.items.index(item) for item in items])
+    score_set = score_levels(references, predictions, settings, config.scoring.levels, config.scoring.word_scorer,
+                             config.scoring.segmenter, options.jobs)
+    failed = [r.id for r in results if r.error]
+    metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
+               "complete": not failed and len(items) == len(dataset.items)}
+    write_json(run_dir / "metrics.json", metrics)
+
+    usage = summarise_usage(results)
+    model_id = config.model.model
+    write_json(run_dir / "manifest.json", {
+        "run": config.name,
+        "config": config.as_dict(),
+        "config_sha256": config.sha256,
+        "config_path": config.path,
+        "dataset": {"name": dataset.name, "path": str(dataset.path), "sha256": dataset.sha256,
+                    "sentences": len(dataset.items), "run_items": len(items)},
+        "backend": backend.describe(),
+        "system_fingerprints": sorted({r.system_fingerprint for r in results if r.system_fingerprint}),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(wall, 3),
+        "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
+        "tokens": usage,
+        "estimated_cost_usd": {
+            "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"]),
+            "this_run": estimate_cost(model_id, usage["billed_this_run"]["prompt_tokens"],
+                                      usage["billed_this_run"]["completion_tokens"]),
+        } if config.model.backend == "openai" else None,
+        "cleaning": summarise(c for c in cleaned if c is not None),
+        "versions": {"cgec-harness": __version__, "python": _python_version(),
+                     **{name: package_version(name) for name in VERSIONED_PACKAGES}},
+        "git_commit": git_commit(),
+    })
+
+    print(score_table(score_set))
+    cleaning_summary = summarise(c for c in cleaned if c is not None)
+    fired = {k: v for k, v in cleaning_summary.items() if k not in ("total", "changed") and v}
+    print(f"\n{len(results)} items: {stats.sent} sent, {stats.cached} cached, {stats.failed} failed, "
+          f"{stats.retries} retries; cleaning changed {cleaning_summary.get('changed', 0)} ({_format_counts(fired)})")
+    print(f"results: {run_dir}")
+    if failed:
+        print(f"failed ids ({len(failed)}): {', '.join(failed)}; re-ask them with --retry-failed")
+        return 1
+    return 0
+
+
+class _WriteOnlyCache:
+    """--fresh: ask again, but still record the new responses."""
+
+    def __init__(self, cache: ResponseCache) -> None:
+        self._cache = cache
+
+    def get(self, key: str):
+        return None
+
+    def put(self, key, response) -> None:
+        self._cache.put(key, response)
+
+
+async def _run(config: RunConfig, backend, cache, items: list[Item], options: RunOptions):
+    try:
+        return await run_items(items, lambda item: render(config.prompt, item.source), backend, cache,
+                               config.limits.concurrency,
+                               Limits(config.limits.requests_per_minute, config.limits.tokens_per_minute),
+                               config.model.retries, config.model.params.get("max_tokens"), options.progress)
+    finally:
+        await backend.aclose()
+
+
+def _prompt_texts(config: RunConfig) -> list[str]:
+    texts = [config.prompt.user.replace("{source}", "")]
+    if config.prompt.system:
+        texts.append(config.prompt.system)
+    return texts
+
+
+def _record(result: ItemResult, cleaned: Cleaned | None) -> dict[str, Any]:
+    return {"id": result.id, "source": result.source, "raw": result.raw,
+            "prediction": cleaned.prediction if cleaned is not None else None,
+            "cleaning": list(cleaned.flags) if cleaned is not None else [],
+            "error": result.error, "usage": result.usage, "latency": round(result.latency, 4),
+            "cached": result.cached, "finish_reason": result.finish_reason, "attempts": result.attempts}
+
+
+def _subset(references, indices: list[int]):
+    from harness.inputs import References
+
+    return References(references.path, tuple(references.sources[i] for i in indices),
+                      tuple(references.targets[i] for i in indices))
+
+
+def _format_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no rule fired"
+
+
+def _python_version() -> str:
+    import platform
+
+    return platform.python_version()
