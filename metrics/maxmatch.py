@@ -4,8 +4,9 @@ The NLPCC 2023 word-level metric is M2Scorer run on THULAC-segmented hypotheses.
 (Python 2, nusnlp/m2scorer commit cb874a7) needs about half an hour for an LLM output with a few
 prompt-leakage lines, because it closes the edit lattice with a cubic loop and searches it with
 Bellman-Ford. This module computes the same edit sequences, and therefore the same counts, with
-a per-vertex dynamic program (vectorised with numpy) that reproduces every tie-break of the
-original; ../shared/docs/SCORING.md section 8 describes the method.
+a per-vertex dynamic program that reproduces every tie-break of the original (plain Python for
+small lattices, numpy over all sources at once for large ones); ../shared/docs/SCORING.md
+section 8 describes the method.
 
 Outline for one sentence (source tokens S, hypothesis tokens H):
 
@@ -42,8 +43,8 @@ No whitespace or case is ignored (the original's default).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +54,7 @@ _SCALE = 1000  # weights in exact thousandths: 1 -> 1000, 1 + EPSILON -> 1001
 _FAR = 1 << 62  # distance of a vertex not reached yet, in thousandths
 _NO_DIST = 1 << 30  # "no arc yet" during the closure
 _EMPTY = np.empty(0, np.int32)
+SMALL_LATTICE = 300  # up to this many vertices, plain Python beats numpy's per-call cost
 
 
 # --------------------------------------------------------------------------- gold M2
@@ -189,6 +191,9 @@ class SentenceResult:
 
 @dataclass(frozen=True)
 class MaxMatchResult:
+    """Corpus totals (M2Scorer's verbose CORRECT/PROPOSED/GOLD EDITS) and P, R, F_beta as it
+    computes them (it prints them with %.4f); `sentences`: the chosen annotator's counts."""
+
     correct: int
     proposed: int
     gold: int
@@ -200,46 +205,55 @@ class MaxMatchResult:
 
 # --------------------------------------------------------------------------- lattice
 
-def _cheapest_steps(src: Sequence[str], hyp: Sequence[str], sub_cost: int) -> dict[tuple[int, int], int]:
-    """Base arcs of one Levenshtein table: {(cell_from, cell_to): 1}, cells as r * (m + 1) + c.
+def _cheapest_steps(src: Sequence[str], hyp: Sequence[str]) -> dict[tuple[int, int], int]:
+    """Base arcs: {(cell_from, cell_to): number of Levenshtein tables (1 or 2) having it},
+    cells numbered r * (len(hyp) + 1) + c.
 
-    Only steps lying on a cheapest path from (0, 0) to (n, m) are kept: a backward search
-    from (n, m) through the steps that reach each cell's minimum.
+    The original builds, for each table (insertion and deletion cost 1, substitution cost 1,
+    then 2), the steps that reach each cell's minimum and keeps those reachable backwards
+    from (n, m). That is the same as keeping a step a -> b when cost(0,0 -> a) + step +
+    cost(b -> n,m) equals the table's total, which numpy computes from a forward and a
+    backward table (the backward one is the forward one of the reversed sequences).
     """
     n, m = len(src), len(hyp)
-    width = m + 1
-    prev = list(range(width))
-    # bits per cell: 1 diagonal, 2 from above (deletion), 4 from the left (insertion)
-    moves = [0] * ((n + 1) * width)
-    for c in range(1, width):
-        moves[c] = 4
+    vocabulary: dict[str, int] = {}
+    src_ids = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in src], dtype=np.int64)
+    hyp_ids = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in hyp], dtype=np.int64)
+    equal = src_ids[:, None] == hyp_ids[None, :]  # (n, m)
+    # four dynamic programs at once: forward with substitution cost 1 and 2, then backward
+    sub = np.array([1, 2], dtype=np.int64)[:, None, None]
+    step_cost = np.concatenate((np.where(equal, 0, sub), np.where(equal[::-1, ::-1], 0, sub)))
+    across = np.arange(m + 1, dtype=np.int64)
+    tables = np.empty((4, n + 1, m + 1), dtype=np.int64)
+    tables[:, 0, :] = across
     for r in range(1, n + 1):
-        cur = [r] + [0] * m
-        moves[r * width] = 2
-        token = src[r - 1]
-        base = r * width
-        for c in range(1, width):
-            diag = prev[c - 1] + (0 if token == hyp[c - 1] else sub_cost)
-            up = prev[c] + 1
-            left = cur[c - 1] + 1
-            best = min(diag, up, left)
-            cur[c] = best
-            moves[base + c] = (diag == best) | ((up == best) << 1) | ((left == best) << 2)
-        prev = cur
+        prev = tables[:, r - 1, :]
+        row = np.empty((4, m + 1), dtype=np.int64)
+        row[:, 0] = r
+        if m:
+            diag = prev[:, :-1] + step_cost[:, r - 1, :]
+            np.minimum(diag, prev[:, 1:] + 1, out=row[:, 1:])
+        # insertions along the row: cur[c] = min over c' <= c of row[c'] + (c - c')
+        tables[:, r, :] = np.minimum.accumulate(row - across, axis=1) + across
     steps: dict[tuple[int, int], int] = {}
-    last = n * width + m
-    seen = {last}
-    stack = [last]
-    while stack:
-        cell = stack.pop()
-        bits = moves[cell]
-        for bit, offset in ((1, width + 1), (2, width), (4, 1)):
-            if bits & bit:
-                before = cell - offset
-                steps[(before, cell)] = 1
-                if before not in seen:
-                    seen.add(before)
-                    stack.append(before)
+    width = m + 1
+    for t in range(2):
+        forward = tables[t]
+        backward = tables[t + 2][::-1, ::-1]  # cost from (r, c) to (n, m)
+        total = forward[n, m]
+        kinds = []
+        if n and m:
+            diag_cost = np.where(equal, 0, t + 1)
+            kinds.append((forward[:-1, :-1] + diag_cost + backward[1:, 1:] == total, 1, 1))
+        if n:
+            kinds.append((forward[:-1, :] + 1 + backward[1:, :] == total, 1, 0))
+        if m:
+            kinds.append((forward[:, :-1] + 1 + backward[:, 1:] == total, 0, 1))
+        for on_path, dr, dc in kinds:
+            r, c = np.nonzero(on_path)
+            start = r * width + c
+            for a, b in zip(start.tolist(), (start + dr * width + dc).tolist()):
+                steps[(a, b)] = steps.get((a, b), 0) + 1
     return steps
 
 
@@ -253,6 +267,10 @@ class _Lattice:
     edit), length * 1000 + (its number of entries in the arc list) otherwise. Copies are
     therefore exactly the weights divisible by 1000. `dead` holds the arcs (w, j) that the
     original removed from its list.
+
+    Small lattices (most sentences) keep these columns as Python lists, large ones (a
+    hypothesis unrelated to its source has about V^2 / 4 arcs) as numpy arrays; the two
+    builders and the two column steps of `best_edits` compute the same thing.
     """
 
     def __init__(self, src: Sequence[str], hyp: Sequence[str], max_unchanged: int) -> None:
@@ -260,9 +278,7 @@ class _Lattice:
         self.hyp = tuple(hyp)
         width = len(hyp) + 1
         self.width = width
-        base = _cheapest_steps(src, hyp, 1)
-        for step in _cheapest_steps(src, hyp, 2):
-            base[step] = base.get(step, 0) + 1
+        base = _cheapest_steps(src, hyp)
         cells = sorted({len(src) * width + len(hyp)} | {cell for step in base for cell in step})
         index = {cell: i for i, cell in enumerate(cells)}
         self.index = index
@@ -281,26 +297,98 @@ class _Lattice:
         for p in preds:
             p.sort()
         self.preds = [[k for k, _, _ in p] for p in preds]
+        # slot: number of a base arc k -> w among the (at most three) base arcs out of k, in
+        # ascending order of w. The closure's entries for intermediate k are kept as sorted
+        # keys u * 4 + slot, which is the original's (u, w) order within k.
+        slot_of: dict[tuple[int, int], int] = {}
+        out_degree = [0] * n_v
+        for w in range(n_v):
+            for k, _, _ in preds[w]:
+                slot_of[(k, w)] = out_degree[k]
+                out_degree[k] += 1
+        self.slot_of = slot_of
 
-        # Closure, one target vertex w at a time, for all sources u at once: the original
-        # extends the final arc u -> k by the base arc k -> w, for the predecessors k of w in
-        # sorted order, when that is strictly shorter and keeps <= max_unchanged copies.
-        # Each such improvement is one more entry (k, u, w) in the arc list.
+        self.small = n_v <= SMALL_LATTICE
+        close = self._close_small if self.small else self._close_large
+        self.sources, self.weights, self.groups, copies = close(preds, max_unchanged)
+
+        # The original's arc list: the base arcs sorted (an arc of both tables twice), then
+        # the closure's entries in (k, u, w) order, less the removed copies.
+        self.base_positions: dict[tuple[int, int], list[int]] = {}
+        at = 0
+        for k, w, mult in sorted((k, w, mult) for w in range(n_v) for k, _, mult in preds[w]):
+            self.base_positions[(k, w)] = list(range(at, at + mult))
+            at += mult
+        self.n_base = at
+        self.group_start = [0] * n_v
+        total = 0
+        for k in range(n_v):
+            self.group_start[k] = total
+            total += len(self.groups[k])
+        self.removed: list[int] = []  # positions, before removal, of the removed copies
+        self.dead: set[tuple[int, int]] = set()
+        skipped = -1
+        for position, u, w in sorted((self._raw_positions(u, w)[0], u, w) for u, w in copies):
+            if position == skipped:  # list.remove while iterating skips the next entry
+                continue
+            self.removed.append(position)
+            skipped = position + 1
+            self.dead.add((w, bisect_left(self.sources[w], u)))
+        self.list_length = self.n_base + total - len(self.removed)  # len(E) of the original
+
+    # --- closure
+    #
+    # One target vertex w at a time, for all sources u at once: the original extends the
+    # final arc u -> k by the base arc k -> w, for the predecessors k of w in sorted order,
+    # when that is strictly shorter and keeps <= max_unchanged unchanged tokens. Each such
+    # improvement is one more entry (k, u, w) in the arc list. Returns the columns (sources,
+    # default weights), the entries grouped by k (sorted keys), and the added copy arcs (u, w)
+    # longer than one step (the candidates for removal).
+
+    def _close_small(self, preds: list[list[tuple[int, int, int]]], max_unchanged: int):
+        n_v = len(preds)
+        slot_of = self.slot_of
+        columns: list[list[tuple[int, int, int]]] = [[] for _ in range(n_v)]  # (u, length, same)
+        sources: list[list[int]] = [[] for _ in range(n_v)]
+        weights: list[list[int]] = [[] for _ in range(n_v)]
+        groups: list[list[int]] = [[] for _ in range(n_v)]
+        copies: list[tuple[int, int]] = []
+        for w in range(n_v):
+            pw = preds[w]
+            if not pw:
+                continue
+            state: dict[int, list[int]] = {k: [1, copy, mult] for k, copy, mult in pw}  # length, same, entries
+            for k, copy, _ in pw:
+                slot_key = slot_of[(k, w)]
+                for u, length, same in columns[k]:
+                    length += 1
+                    same += copy
+                    known = state.get(u)
+                    if (known is None or length < known[0]) and same <= max_unchanged:
+                        if known is None:
+                            state[u] = [length, same, 1]
+                        else:
+                            known[0], known[1] = length, same
+                            known[2] += 1
+                        groups[k].append(u * 4 + slot_key)
+            column = sorted((u, v[0], v[1]) for u, v in state.items())
+            columns[w] = column
+            sources[w] = [u for u, _, _ in column]
+            weights[w] = [length * _SCALE + (0 if length == same else state[u][2]) for u, length, same in column]
+            copies.extend((u, w) for u, length, same in column if length == same and length > 1)
+        for g in groups:
+            g.sort()
+        return sources, weights, groups, copies
+
+    def _close_large(self, preds: list[list[tuple[int, int, int]]], max_unchanged: int):
+        n_v = len(preds)
+        slot_of = self.slot_of
         sources: list[np.ndarray] = [_EMPTY] * n_v
         lengths: list[np.ndarray] = [_EMPTY] * n_v
         unchanged: list[np.ndarray] = [_EMPTY] * n_v
         weights: list[np.ndarray] = [_EMPTY] * n_v
-        # entries by intermediate vertex k, as arrays of u * 4 + slot, where slot numbers
-        # the (at most three) base successors of k in ascending order: sorted, they are in
-        # the original's (u, w) order within k
-        slot_of: dict[tuple[int, int], int] = {}
-        successors = [0] * n_v
-        for w in range(n_v):
-            for k, _, _ in preds[w]:
-                slot_of[(k, w)] = successors[k]
-                successors[k] += 1
         added: list[list[np.ndarray]] = [[] for _ in range(n_v)]
-        copies: list[tuple[int, int]] = []  # added arcs that are copies: (u, w)
+        copies: list[tuple[int, int]] = []
         for w in range(n_v):
             pw = preds[w]
             if not pw:
@@ -337,44 +425,16 @@ class _Lattice:
             weights[w] = kept_length * _SCALE + np.where(is_copy, 0, entries[keep])
             for j in np.flatnonzero(is_copy & (kept_length > 1)).tolist():
                 copies.append((int(keep[j]), w))
-        del lengths, unchanged
-        self.sources = sources
-        self.weights = weights
-        self.slot_of = slot_of
-        self.groups = [_EMPTY if not g else g[0] if len(g) == 1 else np.sort(np.concatenate(g)) for g in added]
-        del added
-
-        # The original's arc list: the base arcs sorted (an arc of both tables twice), then
-        # the closure's entries in (k, u, w) order, less the removed copies.
-        self.base_positions: dict[tuple[int, int], list[int]] = {}
-        at = 0
-        for k, w, mult in sorted((k, w, mult) for w in range(n_v) for k, _, mult in preds[w]):
-            self.base_positions[(k, w)] = list(range(at, at + mult))
-            at += mult
-        self.n_base = at
-        self.group_start = [0] * n_v
-        total = 0
-        for k in range(n_v):
-            self.group_start[k] = total
-            total += self.groups[k].size
-        self.removed: list[int] = []  # positions, before removal, of the removed copies
-        self.dead: set[tuple[int, int]] = set()
-        skipped = -1
-        for position, u, w in sorted((self._raw_positions(u, w)[0], u, w) for u, w in copies):
-            if position == skipped:  # list.remove while iterating skips the next entry
-                continue
-            self.removed.append(position)
-            skipped = position + 1
-            self.dead.add((w, int(np.searchsorted(self.sources[w], u))))
-        self.list_length = self.n_base + total - len(self.removed)  # len(E) of the original
+        groups = [_EMPTY if not g else g[0] if len(g) == 1 else np.sort(np.concatenate(g)) for g in added]
+        return sources, weights, groups, copies
 
     # --- arcs
 
     def find(self, u: int, w: int) -> int:
         """Index of arc u -> w among the arcs into w, -1 if there is none (or it was removed)."""
         col = self.sources[w]
-        j = int(np.searchsorted(col, u))
-        if j < col.size and int(col[j]) == u and (w, j) not in self.dead:
+        j = bisect_left(col, u)
+        if j < len(col) and col[j] == u and (w, j) not in self.dead:
             return j
         return -1
 
@@ -386,11 +446,9 @@ class _Lattice:
         out = []
         for k in self.preds[w]:
             group = self.groups[k]
-            if not group.size:
-                continue
             key = u * 4 + self.slot_of[(k, w)]
-            i = int(np.searchsorted(group, key))
-            if i < group.size and int(group[i]) == key:
+            i = bisect_left(group, key)
+            if i < len(group) and group[i] == key:
                 out.append(self.n_base + self.group_start[k] + i)
         return out
 
@@ -473,7 +531,7 @@ class _Lattice:
         arcs = []  # (u, w, j), u and w in this row
         for w in range(first, last + 1):
             col = self.sources[w]
-            for j in range(int(np.searchsorted(col, first)), col.size):
+            for j in range(bisect_left(col, first), len(col)):
                 if (w, j) not in self.dead:
                     arcs.append((int(col[j]), w, j))
         if not arcs:
@@ -531,36 +589,50 @@ class _Lattice:
             special[arc] = (thousandths, flt)
 
     def best_edits(self, gold: Sequence[GoldEdit]) -> list[HypothesisEdit]:
-        """The edit sequence the original's Bellman-Ford returns for this annotator."""
+        """The edit sequence the original's Bellman-Ford returns for this annotator.
+
+        Exact distances (in thousandths) are computed in topological order. For the
+        predecessor, history[v] lists (time, float distance) for each time Bellman-Ford
+        lowers v to a value within its final exact distance, time being pass * len(list) +
+        position of the relaxed arc; the predecessor kept by the original (path[v], set on
+        strict improvement only) is the one that produced the last of them.
+        """
         n_v = self.n_v
         special = self._gold_weights(gold)
-        by_target: dict[int, list[tuple[int, int]]] = {}
+        changed: dict[int, dict[int, int]] = {}  # w -> {j: weight in thousandths}
         for (w, j), (thousandths, _) in special.items():
-            by_target.setdefault(w, []).append((j, thousandths))
+            changed.setdefault(w, {})[j] = thousandths
         for w, j in self.dead:
-            by_target.setdefault(w, []).append((j, _FAR))
+            changed.setdefault(w, {})[j] = _FAR
         length = self.list_length
-        best = np.full(n_v, _FAR, np.int64)  # exact distances, in thousandths
+        best: list[int] | np.ndarray = [_FAR] * n_v if self.small else np.full(n_v, _FAR, np.int64)
         best[0] = 0
-        # history[v]: (time, float distance) for each time Bellman-Ford lowers v to a value
-        # within its final exact distance; time = pass * len(list) + position of the arc.
-        # via[v]: the predecessor that set the last of them, i.e. the original's path[v].
         history: list[list[tuple[int, float]]] = [[] for _ in range(n_v)]
         history[0] = [(-1, 0.0)]
         via = [-1] * n_v
         for w in range(1, n_v):
             col = self.sources[w]
-            if not col.size:
+            if not len(col):
                 continue
-            cand = best[col] + self.weights[w]
-            for j, thousandths in by_target.get(w, ()):
-                cand[j] = _FAR if thousandths == _FAR else best[col[j]] + thousandths
-            low = cand.min()
+            weights = self.weights[w]
+            here = changed.get(w)
+            if self.small:
+                if here:
+                    weights = [here.get(j, x) for j, x in enumerate(weights)]
+                cand = [best[u] + x for u, x in zip(col, weights)]
+                low = min(cand)
+                tight = [j for j, c in enumerate(cand) if c == low]
+            else:
+                cand = best[col] + weights
+                for j, thousandths in (here or {}).items():
+                    cand[j] = _FAR if thousandths == _FAR else best[col[j]] + thousandths
+                low = int(cand.min())
+                tight = np.flatnonzero(cand == low).tolist()
             if low >= _FAR // 2:
                 continue
             best[w] = low
             events = []
-            for j in np.flatnonzero(cand == low).tolist():
+            for j in tight:
                 u = int(col[j])
                 extra = special.get((w, j))
                 step = extra[1] if extra is not None else self.float_weight(int(self.weights[w][j]))
@@ -644,7 +716,8 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
         for o in options:
             c, e, g = total_c + o.correct, total_e + o.proposed, total_g + o.gold
             f = _f_local(c, e, g, beta)
-            if f_max < f or (f_max == f and c_max < c) or (f_max == f and c_max == c and e_min + sq * g_min > e + sq * g):
+            if (f_max < f or (f_max == f and c_max < c)
+                    or (f_max == f and c_max == c and e_min + sq * g_min > e + sq * g)):
                 pick, f_max, c_max, e_min, g_min = o, f, c, e, g
         if pick is None:
             chosen.append(SentenceResult(0, 0, 0, -1))
@@ -664,8 +737,9 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
 
 def score(hypotheses: Sequence[Sequence[str]] | Sequence[str], gold: Sequence[GoldSentence],
           beta: float = 0.5, max_unchanged_words: int = 2) -> MaxMatchResult:
-    """M2Scorer's corpus score of `hypotheses` (token lists, or strings of space-separated
-    tokens) against `gold`, one hypothesis per gold sentence."""
+    """M2Scorer's corpus score of `hypotheses` against `gold`, one hypothesis per gold
+    sentence. A hypothesis is a line of space-separated tokens (split on any whitespace, as
+    M2Scorer does) or a token list, read as the line " ".join(tokens)."""
     if len(hypotheses) != len(gold):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(gold)} gold sentences")
     per_sentence = [evaluate_sentence(h, g, max_unchanged_words) for h, g in zip(hypotheses, gold)]
