@@ -96,7 +96,8 @@ def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, job
         tagged = cache.get_many(name, version, wanted)
         missing = [s for s in wanted if s not in tagged]
         if missing:
-            jobs = max(1, min(jobs or os.cpu_count() or 1, len(missing) // 50 or 1))
+            # Each worker loads the model (seconds): worth it only for a real batch.
+            jobs = max(1, min(jobs or os.cpu_count() or 1, len(missing) // 200 or 1))
             if jobs == 1:
                 _init_worker(name)
                 fresh = {s: _tag(s) for s in missing}

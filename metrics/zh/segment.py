@@ -55,10 +55,14 @@ class ThulacSegmenter:
 
     name = "thulac"
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = True) -> None:
         import thulac  # imported here: loading prints to stdout and takes time
 
         self._thulac = thulac.thulac(seg_only=False)
+        if fast:  # same output, about 5 times faster (metrics/zh/thulac_fast.py)
+            from metrics.zh import thulac_fast
+
+            thulac_fast.install(self._thulac._thulac__tagging_decoder)
 
     @property
     def version(self) -> str:
