@@ -59,11 +59,14 @@ class OpenAIChatBackend:
                 "timeout": self.spec.timeout, "retries": self.spec.retries}
 
     async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+        body: dict[str, Any] = {"model": self.spec.model, "messages": messages, **self.spec.params,
+                                **self.spec.extra_body}
         start = time.perf_counter()
         try:
-            response = await self._client.chat.completions.create(
-                model=self.spec.model, messages=messages, extra_body=self.spec.extra_body or None,
-                **self.spec.params)
+            # The SDK's own client (auth, headers, timeouts, error types), without its typed
+            # layer: `chat.completions.create` spends about 2 ms of CPU a request transforming
+            # parameters and building models, a third of what 50 concurrent requests can afford.
+            response = await self._client.post("/chat/completions", body=body, cast_to=object)
         except openai.RateLimitError as error:
             raise BackendError("rate limited (429)", True, _retry_after(error.response)) from None
         except openai.APITimeoutError:
@@ -77,23 +80,21 @@ class OpenAIChatBackend:
                                _retry_after(error.response)) from None
         except openai.APIResponseValidationError as error:
             raise BackendError(f"malformed response: {_short(str(error))}", True) from None
-        except (ValueError, TypeError) as error:  # body that is not JSON
+        except (ValueError, TypeError) as error:  # a body that is not JSON
             raise BackendError(f"malformed response: {type(error).__name__}", True) from None
         latency = time.perf_counter() - start
         try:
-            choice = response.choices[0]
-            text = choice.message.content
-        except (AttributeError, IndexError, TypeError):
-            raise BackendError("malformed response: no choices[0].message", True) from None
+            choice = response["choices"][0]
+            text = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise BackendError("malformed response: no choices[0].message.content", True) from None
         if not isinstance(text, str):
             raise BackendError("malformed response: message content is not text", True)
         if not text.strip():
             raise BackendError("empty content", False)
-        usage = {}
-        if getattr(response, "usage", None) is not None:
-            usage = {k: int(getattr(response.usage, k) or 0)
-                     for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-        return Completion(text, choice.finish_reason, usage, getattr(response, "system_fingerprint", None), latency)
+        usage = response.get("usage") or {}
+        usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+        return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency)
 
     async def aclose(self) -> None:
         await self._client.close()
