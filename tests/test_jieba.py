@@ -63,3 +63,21 @@ def test_word_cherrant_with_jieba_scores_and_says_unofficial(tmp_path, cli_env):
     assert (word["tp"], word["fp"], word["fn"]) == (0, 0, 2)
     assert (word["scorer"], word["segmenter"]) == ("cherrant", "jieba")
     assert "tok:jieba-" in word["signature"] and "protocol:unofficial" in word["signature"]
+
+
+def test_maxmatch_with_jieba_matches_hand_checked_edits(tmp_path, cli_env):
+    ref = tmp_path / "ref.para"
+    ref.write_text("1\t我今天去了学校。\t我今天去学校了。\n2\t他跑的很快。\t他跑得很快。\t他跑得非常快。\n"
+                   "3\t天气很好。\t天气很好。\n", encoding="utf-8")
+    hyp = tmp_path / "hyp.txt"
+    # Line 1: the gold is one word-order edit 3-5 -> "学校 了", which MaxMatch can propose as one
+    # merged arc; line 2: 的 -> 得 matches reference 0; line 3: nothing to do. So 2/2/2.
+    hyp.write_text("我今天去学校了。\n他跑得很快。\n天气很好。\n", encoding="utf-8")
+    result = run_cli(["score", "--level", "word", "--segmenter", "jieba", "--hyp", str(hyp), "--ref", str(ref),
+                      "--json", "--m2-out", str(tmp_path / "m2")], cli_env)
+    assert result.returncode == 0, result.stderr
+    word = json.loads(result.stdout)["word"]
+    assert (word["tp"], word["fp"], word["fn"]) == (2, 0, 0)
+    assert "method:maxmatch" in word["signature"] and "protocol:unofficial" in word["signature"]
+    gold = (tmp_path / "m2" / "gold.word-jieba.maxmatch.m2").read_text(encoding="utf-8")
+    assert "A 3 5|||W|||学校 了|||REQUIRED|||-NONE-|||0" in gold
