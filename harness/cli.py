@@ -56,6 +56,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return execute(config, settings, options)
 
 
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
+    parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness",
                                      description="Evaluate Chinese grammatical error correction.")
@@ -76,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--by-type", action="store_true", help="also print per-type (M/R/S/W) scores")
     score.add_argument("--m2-out", metavar="DIR", help="write the M2 files (and segmented hypotheses) here")
     score.add_argument("--json", action="store_true", help="print one JSON object")
-    score.add_argument("--jobs", type=int, default=None, help="processes for edit extraction (default: all cores)")
-    score.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    add_common_options(score)
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
     score.set_defaults(func=cmd_score)
 
@@ -88,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-failed", action="store_true", help="re-ask only the items that failed last time")
     run.add_argument("--dry-run", action="store_true", help="print the first request and the cost estimate; send nothing")
     run.add_argument("--out", default="results/runs", help="results root (default results/runs)")
-    run.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
-    run.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    add_common_options(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     return parser

@@ -21,7 +21,7 @@ from harness.data import DataSettings
 from harness.datasets import Dataset, Item, load_dataset
 from harness.errors import HarnessError
 from harness.limits import Limits
-from harness.pricing import estimate_cost, load_prices
+from harness.pricing import estimate_cost
 from harness.prompt import render
 from harness.report import score_table
 from harness.results import read_jsonl, write_json, write_jsonl

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -14,6 +13,7 @@ from harness import __version__
 from harness.data import DataSettings, resolve
 from harness.errors import HarnessError
 from harness.inputs import References
+from harness.results import atomic_write_text
 from harness.segmentation import PretaggedTokenizer, segment_all
 from harness.signature import char_signature, package_version, word_signature
 from metrics.compare import (
@@ -96,19 +96,6 @@ def extract_m2_blocks(pairs: Sequence[Pair], texts: LexiconTexts, recipe: Recipe
         return list(pool.imap(_extract, pairs, chunksize=chunk))
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                         prefix=f".{path.name}.", suffix=".part")
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
 def reference_cache_key(references: References, recipe: Recipe) -> str:
     from harness.segmentation import segmenter_version
 
@@ -135,7 +122,7 @@ def reference_m2(references: References, texts: LexiconTexts, recipe: Recipe, ca
     text = "".join(extract_m2_blocks(list(zip(references.sources, references.targets)), texts, recipe, jobs))
     if cache_path is not None:
         try:
-            _atomic_write(cache_path, text)
+            atomic_write_text(cache_path, text)
         except OSError:
             pass  # a read-only cache only costs speed
     return text

@@ -47,3 +47,24 @@ def cli_env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
 def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", *args], env=env, cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def dev_settings(shared_data: Path, cache_dir: Path):
+    from harness.data import DataSettings
+
+    return DataSettings(data_dir=shared_data, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def dev_references(shared_data: Path):
+    from harness.inputs import load_references
+
+    return load_references(shared_data / "nacgec" / "nacgec.dev.ref.para")
+
+
+@pytest.fixture(scope="module")
+def golden_scores(golden: Path) -> dict:
+    import json
+
+    return json.loads((golden / "scores.json").read_text())

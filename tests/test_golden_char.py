@@ -3,43 +3,25 @@ says how they were made): M2 byte for byte, corpus, per-type and per-sentence co
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from harness.data import DataSettings
-from harness.inputs import load_references
 from harness.scoring import LexiconTexts, Recipe, extract_m2_blocks, score_char
 
 SETS = ["llm", "mix", "refs"]
 
 
 @pytest.fixture(scope="module")
-def settings(shared_data, cache_dir):
-    return DataSettings(data_dir=shared_data, cache_dir=cache_dir)
-
-
-@pytest.fixture(scope="module")
-def references(shared_data):
-    return load_references(shared_data / "nacgec" / "nacgec.dev.ref.para")
-
-
-@pytest.fixture(scope="module")
-def scores(golden):
-    return json.loads((golden / "scores.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def scored(golden, references, settings):
+def scored(golden, dev_references, dev_settings):
     out = {}
     for name in SETS:
         hypotheses = (golden / f"hyp.{name}.txt").read_text(encoding="utf-8").split("\n")[:500]
-        out[name] = score_char(references, hypotheses, settings, jobs=2)
+        out[name] = score_char(dev_references, hypotheses, dev_settings, jobs=2)
     return out
 
 
-def test_reference_m2_equals_golden_byte_for_byte(golden, references, settings):
-    blocks = extract_m2_blocks(list(zip(references.sources, references.targets)), LexiconTexts.load(settings),
+def test_reference_m2_equals_golden_byte_for_byte(golden, dev_references, dev_settings):
+    blocks = extract_m2_blocks(list(zip(dev_references.sources, dev_references.targets)), LexiconTexts.load(dev_settings),
                                Recipe(), jobs=2)
     assert "".join(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
 
@@ -50,17 +32,17 @@ def test_hypothesis_m2_equals_golden_byte_for_byte(name, golden, scored):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_corpus_counts_equal_golden(name, scored, scores):
-    gold = scores[name]["char"]
+def test_corpus_counts_equal_golden(name, scored, golden_scores):
+    gold = golden_scores[name]["char"]
     got = scored[name].as_json()
     assert (got["tp"], got["fp"], got["fn"]) == (gold["tp"], gold["fp"], gold["fn"])
     assert (got["precision"], got["recall"], got["f0.5"]) == (gold["p"], gold["r"], gold["f0.5"])
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_tier1_type_counts_equal_golden(name, scored, scores):
+def test_tier1_type_counts_equal_golden(name, scored, golden_scores):
     got = {t: (c.tp, c.fp, c.fn) for t, c in scored[name].by_type.items()}
-    gold = {t: (c["tp"], c["fp"], c["fn"]) for t, c in scores[name]["char_by_type"].items()}
+    gold = {t: (c["tp"], c["fp"], c["fn"]) for t, c in golden_scores[name]["char_by_type"].items()}
     assert got == gold
 
 

@@ -3,14 +3,11 @@ word-mode M2 and counts, the MaxMatch gold rebuilt from them, and THULAC's segme
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from harness.data import DataSettings
-from harness.inputs import load_references
-from harness.scoring import Recipe, score_cherrant, word_recipe
+from harness.scoring import score_cherrant, word_recipe
 from harness.segmentation import segment_all
 from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
@@ -20,35 +17,20 @@ SPELL_LABEL = re.compile(r"\|\|\|S:[A-Z]+\|\|\|")
 
 
 @pytest.fixture(scope="module")
-def settings(shared_data, cache_dir):
-    return DataSettings(data_dir=shared_data, cache_dir=cache_dir)
-
-
-@pytest.fixture(scope="module")
-def references(shared_data):
-    return load_references(shared_data / "nacgec" / "nacgec.dev.ref.para")
-
-
-@pytest.fixture(scope="module")
 def hypotheses(golden):
     return {name: (golden / f"hyp.{name}.txt").read_text(encoding="utf-8").split("\n")[:500] for name in SETS}
 
 
 @pytest.fixture(scope="module")
-def scored(references, hypotheses, settings):
+def scored(dev_references, hypotheses, dev_settings):
     # Segment every sentence of the three sets in one batch (THULAC is the slow part).
     from metrics.normalise import TargetNormaliser
 
     normalise = TargetNormaliser()
     everything = [normalise(h) for name in SETS for h in hypotheses[name]]
     everything += [remove_whitespace(h) for name in SETS for h in hypotheses[name]]
-    recipe = word_recipe(references, "thulac", everything, settings.cache_dir, jobs=2)
-    return {name: score_cherrant(references, hypotheses[name], settings, recipe, jobs=2) for name in SETS}
-
-
-@pytest.fixture(scope="module")
-def scores(golden):
-    return json.loads((golden / "scores.json").read_text())
+    recipe = word_recipe(dev_references, "thulac", everything, dev_settings.cache_dir, jobs=2)
+    return {name: score_cherrant(dev_references, hypotheses[name], dev_settings, recipe, jobs=2) for name in SETS}
 
 
 def test_reference_word_m2_equals_golden_byte_for_byte(golden, scored):
@@ -69,8 +51,8 @@ def test_hypothesis_word_m2_equals_golden_up_to_spelling_labels(name, golden, sc
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_word_cherrant_counts_equal_golden(name, scored, scores):
-    gold = scores[name]["word_cherrant_thulac"]
+def test_word_cherrant_counts_equal_golden(name, scored, golden_scores):
+    gold = golden_scores[name]["word_cherrant_thulac"]
     got = scored[name].as_json()
     assert (got["tp"], got["fp"], got["fn"]) == (gold["tp"], gold["fp"], gold["fn"])
     assert (got["precision"], got["recall"], got["f0.5"]) == (gold["p"], gold["r"], gold["f0.5"])
@@ -82,9 +64,9 @@ def test_maxmatch_gold_rebuilt_from_reference_m2_equals_golden(golden, scored):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_thulac_segmented_hypotheses_equal_golden(name, golden, hypotheses, settings, scored):
+def test_thulac_segmented_hypotheses_equal_golden(name, golden, hypotheses, dev_settings, scored):
     cleaned = [remove_whitespace(h) for h in hypotheses[name]]
-    tagged = segment_all([h for h in cleaned if h], "thulac", settings.cache_dir, jobs=2)
+    tagged = segment_all([h for h in cleaned if h], "thulac", dev_settings.cache_dir, jobs=2)
     ours = [" ".join(word for word, _ in tagged[h]) if h else "" for h in cleaned]
     gold = (golden / f"hyp.{name}.thulac.txt").read_text(encoding="utf-8").split("\n")[:500]
     assert ours == gold
