@@ -100,8 +100,9 @@ def reference_cache_key(references: References, recipe: Recipe) -> str:
     from harness.segmentation import segmenter_version
 
     segmenter = f"{recipe.segmenter}-{segmenter_version(recipe.segmenter)}" if recipe.segmenter else "none"
-    key = "|".join([f"level:{recipe.level}", f"segmenter:{segmenter}", f"revision:{EXTRACTION_REVISION}", f"harness:{__version__}",
-                       f"pypinyin:{package_version('pypinyin')}", f"opencc:{package_version('opencc')}"])
+    key = "|".join([f"level:{recipe.level}", f"segmenter:{segmenter}", f"revision:{EXTRACTION_REVISION}",
+                    f"harness:{__version__}", f"pypinyin:{package_version('pypinyin')}",
+                    f"opencc:{package_version('opencc')}"])
     digest = hashlib.sha256(key.encode())
     for source, targets in zip(references.sources, references.targets or ()):
         digest.update(("\t".join((source, *targets)) + "\n").encode())
