@@ -56,6 +56,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return execute(config, settings, options)
 
 
+def cmd_table(args: argparse.Namespace) -> int:
+    from harness.table import build_table, render
+
+    text = render(build_table(Path(args.runs), args.dataset), args.format, args.dataset)
+    if args.out:
+        from harness.results import atomic_write_text
+
+        atomic_write_text(Path(args.out), text if text.endswith("\n") else text + "\n")
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -95,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    table = commands.add_parser("table", help="the results table: reported figures beside reproduced runs")
+    table.add_argument("--runs", default="results/runs", help="runs directory (default results/runs)")
+    table.add_argument("--dataset", default="nacgec-dev")
+    table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"])
+    table.add_argument("--out", default=None, help="also write the table to this file")
+    table.set_defaults(func=cmd_table)
     return parser
 
 

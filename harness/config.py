@@ -64,6 +64,15 @@ class ScoringSpec:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """How a run appears in `harness table`: the row of data/reported/ it reproduces, if any."""
+
+    label: str | None = None
+    params: str | None = None
+    train_data: str | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str
     dataset: DatasetSpec
@@ -72,6 +81,7 @@ class RunConfig:
     cleaning: dict[str, Any] | None = None  # None: the default rules; {"enabled": False}: off
     limits: LimitsSpec = LimitsSpec()
     scoring: ScoringSpec = ScoringSpec()
+    report: ReportSpec = ReportSpec()
     path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,7 +167,7 @@ def load_config(path: str | Path) -> RunConfig:
 
 def parse_config(raw: Any, where: str) -> RunConfig:
     r = _Reader(where)
-    top = r.mapping(raw, "", ("name", "dataset", "model", "prompt", "cleaning", "limits", "scoring"))
+    top = r.mapping(raw, "", ("name", "dataset", "model", "prompt", "cleaning", "limits", "scoring", "report"))
     name = r.string(top.get("name"), "name", required=True)
     if not _RUN_NAME.match(name or ""):
         raise r.fail("name", "use letters, digits, '.', '_' and '-' only (it names the results folder)")
@@ -233,4 +243,6 @@ def parse_config(raw: Any, where: str) -> RunConfig:
     scoring = ScoringSpec(tuple(levels), r.choice(s.get("word_scorer"), "scoring.word_scorer",
                                                   ("maxmatch", "cherrant"), "maxmatch"),
                           r.choice(s.get("segmenter"), "scoring.segmenter", ("thulac", "jieba"), "thulac"))
-    return RunConfig(name, dataset, model, prompt, cleaning, limits, scoring, where)
+    rep = r.mapping(top.get("report"), "report", ("label", "params", "train_data"))
+    report = ReportSpec(*(None if rep.get(key) is None else str(rep[key]) for key in ("label", "params", "train_data")))
+    return RunConfig(name, dataset, model, prompt, cleaning, limits, scoring, report, where)

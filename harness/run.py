@@ -1,5 +1,5 @@
 """`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores ->
-results/runs/<name>/ (predictions.jsonl, metrics.json, manifest.json)."""
+results/runs/<name>/ (predictions.jsonl, metrics.json, sentences.jsonl, manifest.json)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from harness.prompt import render
 from harness.report import score_table
 from harness.results import read_jsonl, write_json, write_jsonl
 from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
-from harness.scoring import score_levels
+from harness.scoring import per_sentence, score_levels
 from harness.signature import package_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,6 +140,8 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
     metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
                "complete": not failed and len(items) == len(dataset.items)}
     write_json(run_dir / "metrics.json", metrics)
+    write_jsonl(run_dir / "sentences.jsonl",
+                [{"id": r.id, **row} for r, row in zip(results, per_sentence(score_set))])
 
     usage = summarise_usage(results)
     model_id = config.model.model

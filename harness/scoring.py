@@ -247,6 +247,7 @@ class MaxMatchScore:
     signature: str
     gold_m2: str
     segmented_hypotheses: list[str]
+    sentences: tuple = ()  # metrics.maxmatch.SentenceResult per sentence
 
     @property
     def counts(self) -> Counts:
@@ -279,6 +280,7 @@ def score_maxmatch(references: References, hypotheses: Sequence[str], settings: 
         precision=result.precision, recall=result.recall, f=result.f, segmenter=segmenter,
         signature=word_signature(references.reference_counts, "maxmatch", segmenter),
         gold_m2=gold_text, segmented_hypotheses=[" ".join(words) for words in segmented],
+        sentences=tuple(result.sentences),
     )
 
 
@@ -322,3 +324,22 @@ def score_levels(references: References, hypotheses: Sequence[str], settings: Da
         else:
             scores["word"] = score_cherrant(references, hypotheses, settings, Recipe("word", segmenter), jobs, use_cache)
     return ScoreSet(scores, word_scorer, segmenter)
+
+
+def per_sentence(score_set: ScoreSet) -> list[dict]:
+    """Per-sentence counts of each level, with the reference (annotator) chosen for it, so that
+    reports can resample sentences without rescoring. For MaxMatch, tp/fp/fn are derived from
+    correct/proposed/gold as at corpus level."""
+    rows: list[dict] = []
+    for level, score in score_set.scores.items():
+        if isinstance(score, MaxMatchScore):
+            entries = [{"tp": s.correct, "fp": s.proposed - s.correct, "fn": s.gold - s.correct, "ref": s.annotator}
+                       for s in score.sentences]
+        else:
+            entries = [{"tp": c.counts.tp, "fp": c.counts.fp, "fn": c.counts.fn, "ref": c.ref,
+                        "types": {t: list(v) for t, v in sorted(c.by_type.items())}} for c in score.choices]
+        for index, entry in enumerate(entries):
+            if index == len(rows):
+                rows.append({})
+            rows[index][level] = entry
+    return rows
