@@ -68,6 +68,13 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show(args: argparse.Namespace) -> int:
+    from harness.show import show
+
+    print(show(Path(args.run), args.id, DataSettings.from_env(data_dir=args.data_dir)))
+    return 0
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -114,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"])
     table.add_argument("--out", default=None, help="also write the table to this file")
     table.set_defaults(func=cmd_table)
+
+    show = commands.add_parser("show", help="one sentence of a run: outputs, edits and which matched")
+    show.add_argument("run", help="a run directory (results/runs/<name>)")
+    show.add_argument("--id", required=True, help="the sentence id")
+    show.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    show.set_defaults(func=cmd_show)
     return parser
 
 

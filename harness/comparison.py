@@ -1,0 +1,745 @@
+"""Comparing runs: is system A really better than B on this dataset, on which edit and error
+types, and on which sentences do they differ? A difference of a point of F0.5 on 500 sentences
+can be noise, so corpus scores come with paired-bootstrap intervals over sentences.
+
+Everything is computed from the stored per-sentence counts of each run (`sentences.jsonl`), with
+the reference chosen for each sentence at scoring time kept fixed: nothing is rescored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from harness.errors import HarnessError
+from metrics.compare import Counts, prf
+from metrics.normalise import remove_whitespace
+
+LEVELS = ("char", "word")
+EDIT_TYPES = ("M", "R", "S", "W")
+# NaCGEC's error types, in the paper's order; sentences missing from the map are `unknown`.
+ERROR_TYPES = ("语序不当", "搭配不当", "成分残缺", "成分赘余", "句式杂糅", "不合逻辑", "正确")
+UNKNOWN = "unknown"
+CONFIDENCE = 0.95
+RUN_FILES = ("manifest.json", "metrics.json", "sentences.jsonl", "predictions.jsonl")
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    """One line of sentences.jsonl: counts per level, the chosen reference, and (ChERRANT
+    levels only) counts per edit type, collapsed to M/R/S/W."""
+
+    id: str
+    counts: dict[str, Counts]
+    refs: dict[str, int | None]
+    types: dict[str, dict[str, Counts]]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One line of predictions.jsonl (the fields a comparison shows)."""
+
+    id: str
+    source: str
+    raw: str | None
+    prediction: str | None
+    cleaning: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run directory as written by `harness run`."""
+
+    name: str
+    path: Path
+    dataset: str
+    dataset_sha256: str
+    sentences: int  # sentences scored in this run (= rows of sentences.jsonl)
+    metrics: dict[str, Any]
+    rows: tuple[SentenceScore, ...]
+    predictions: tuple[Prediction, ...]
+    signatures: dict[str, str]  # level -> scorer signature
+    complete: bool = True
+    failed: int = 0
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return tuple(level for level in LEVELS if level in self.signatures)
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """Corpus counts and P/R/F0.5 of one run at one level, with its bootstrap interval of F0.5."""
+
+    run: str
+    counts: Counts
+    precision: float
+    recall: float
+    f: float
+    interval: Interval | None
+
+
+@dataclass(frozen=True)
+class PairDifference:
+    """F0.5(a) - F0.5(b) on the full set, its bootstrap interval, and the share of resamples
+    in which a scores strictly higher than b."""
+
+    a: str
+    b: str
+    difference: float
+    interval: Interval | None
+    win_share: float | None
+
+
+@dataclass(frozen=True)
+class LevelComparison:
+    level: str
+    signature: str
+    scores: tuple[Score, ...]
+    pairs: tuple[PairDifference, ...]
+
+
+@dataclass(frozen=True)
+class TypeScore:
+    """Counts and P/R/F0.5 of one run on one type (edit type or sentence error type)."""
+
+    type: str
+    counts: Counts
+    precision: float
+    recall: float
+    f: float
+    sentences: int | None = None  # error types only: sentences of this type
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Per run, per type scores at one level; the types of a run add up to its level totals."""
+
+    level: str
+    kind: str  # "edit_type" or "error_type"
+    types: tuple[str, ...]
+    runs: dict[str, tuple[TypeScore, ...]]
+
+
+@dataclass(frozen=True)
+class RunSentence:
+    """One run's output and counts on one sentence."""
+
+    run: str
+    prediction: str | None
+    error: str | None
+    counts: dict[str, Counts]
+    f: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    index: int  # 0-based position in the dataset
+    id: str
+    source: str
+    references: tuple[str, ...] | None
+    spread: float
+    runs: tuple[RunSentence, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[Run, ...]
+    labels: tuple[str, ...]  # run names, made unique (a run compared with itself)
+    dataset: str
+    dataset_sha256: str
+    sentences: int
+    bootstrap: int
+    seed: int
+    levels: tuple[LevelComparison, ...]
+    edit_types: tuple[Breakdown, ...]
+    error_types: tuple[Breakdown, ...]
+    disagreement_level: str | None
+    disagreements: tuple[Disagreement, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_run(path: str | Path) -> Run:
+    """Read and cross-check a run directory. Raises HarnessError naming the offending file."""
+    path = Path(path)
+    if not path.is_dir():
+        raise HarnessError("not a run directory (expected results/runs/<name>/)", path)
+    for name in RUN_FILES:
+        if not (path / name).is_file():
+            raise HarnessError(f"run directory has no {name} (was it written by `harness run`?)", path)
+    manifest = _read_json(path / "manifest.json")
+    metrics = _read_json(path / "metrics.json")
+    sentence_lines = _read_jsonl(path / "sentences.jsonl")
+    prediction_lines = _read_jsonl(path / "predictions.jsonl")
+
+    name = _field(manifest, "run", str, path / "manifest.json")
+    dataset = _field(manifest, "dataset", dict, path / "manifest.json")
+    dataset_name = _field(dataset, "name", str, path / "manifest.json", "dataset.name")
+    dataset_sha = _field(dataset, "sha256", str, path / "manifest.json", "dataset.sha256")
+
+    if not isinstance(metrics, dict):
+        raise HarnessError("expected a JSON object", path / "metrics.json")
+    levels = [level for level in LEVELS if isinstance(metrics.get(level), dict)]
+    if not levels:
+        raise HarnessError(f"no score level ({', '.join(LEVELS)}) in metrics", path / "metrics.json")
+    signatures: dict[str, str] = {}
+    totals: dict[str, Counts] = {}
+    for level in levels:
+        block = metrics[level]
+        where = path / "metrics.json"
+        signatures[level] = _field(block, "signature", str, where, f"{level}.signature")
+        totals[level] = Counts(*(_field(block, key, int, where, f"{level}.{key}") for key in ("tp", "fp", "fn")))
+
+    rows = tuple(_sentence_row(entry, levels, path / "sentences.jsonl") for entry in sentence_lines)
+    predictions = tuple(_prediction(entry, path / "predictions.jsonl") for entry in prediction_lines)
+    if not rows:
+        raise HarnessError("no sentences", path / "sentences.jsonl")
+    if len(predictions) != len(rows):
+        raise HarnessError(f"{len(predictions)} predictions but {len(rows)} scored sentences in sentences.jsonl",
+                           path / "predictions.jsonl")
+    for number, (row, prediction) in enumerate(zip(rows, predictions), 1):
+        if row.id != prediction.id:
+            raise HarnessError(f"id {prediction.id!r} but sentences.jsonl line {number} has id {row.id!r}",
+                               path / "predictions.jsonl", number)
+    run_items = dataset.get("run_items", len(rows))
+    if run_items != len(rows):
+        raise HarnessError(f"manifest says {run_items} items were run but sentences.jsonl has {len(rows)}",
+                           path / "manifest.json")
+    for level in levels:
+        summed = _sum(row.counts[level] for row in rows)
+        if summed != totals[level]:
+            raise HarnessError(f"{level}: per-sentence counts sum to tp/fp/fn {summed.tp}/{summed.fp}/{summed.fn} "
+                               f"but metrics.json says {totals[level].tp}/{totals[level].fp}/{totals[level].fn}",
+                               path / "sentences.jsonl")
+    return Run(name=name, path=path, dataset=dataset_name, dataset_sha256=dataset_sha, sentences=len(rows),
+               metrics=metrics, rows=rows, predictions=predictions, signatures=signatures,
+               complete=bool(metrics.get("complete", True)), failed=int(metrics.get("failed", 0) or 0))
+
+
+def load_error_types(path: str | Path) -> dict[str, str]:
+    """NaCGEC's `nacgec_all_type.json` (a JSON list of {source, target[], error_type}) as a map
+    from the source without whitespace to its error type."""
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise HarnessError("expected a JSON list of {source, target, error_type} records", path)
+    out: dict[str, str] = {}
+    for number, record in enumerate(data, 1):
+        if not isinstance(record, dict) or not isinstance(record.get("source"), str) \
+                or not isinstance(record.get("error_type"), str):
+            raise HarnessError(f"record {number}: expected an object with string source and error_type", path)
+        key = remove_whitespace(record["source"])
+        previous = out.setdefault(key, record["error_type"])
+        if previous != record["error_type"]:
+            raise HarnessError(f"record {number}: source listed with two error types "
+                               f"({previous} and {record['error_type']})", path)
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HarnessError("no such file", path) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise HarnessError(f"cannot read: {error}", path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise HarnessError(f"cannot read: {error}", path) from None
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise HarnessError(f"invalid JSON: {error.msg}", path, number) from None
+    return records
+
+
+def _field(data: Any, key: str, kind: type, path: Path, label: str | None = None, line: int | None = None) -> Any:
+    if not isinstance(data, dict) or key not in data:
+        raise HarnessError(f"missing {label or key}", path, line)
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise HarnessError(f"{label or key}: expected {kind.__name__}, got {type(value).__name__}", path, line)
+    return value
+
+
+def _id(data: dict, path: Path, line: int) -> str:
+    value = data.get("id")
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise HarnessError("missing or invalid id", path, line)
+    return str(value)
+
+
+def _sentence_row(entry: tuple[int, Any], levels: list[str], path: Path) -> SentenceScore:
+    line, data = entry
+    if not isinstance(data, dict):
+        raise HarnessError("expected a JSON object", path, line)
+    sentence_id = _id(data, path, line)
+    counts: dict[str, Counts] = {}
+    refs: dict[str, int | None] = {}
+    types: dict[str, dict[str, Counts]] = {}
+    for level in levels:
+        block = data.get(level)
+        if not isinstance(block, dict):
+            raise HarnessError(f"no {level} counts (metrics.json has that level)", path, line)
+        total = Counts(*(_field(block, key, int, path, f"{level}.{key}", line) for key in ("tp", "fp", "fn")))
+        if min(total.tp, total.fp, total.fn) < 0:
+            raise HarnessError(f"{level}: negative count", path, line)
+        counts[level] = total
+        refs[level] = block.get("ref")
+        if "types" in block:
+            by_type = _types(block["types"], level, path, line)
+            if _sum(by_type.values()) != total:
+                raise HarnessError(f"{level}: per-type counts do not add up to tp/fp/fn", path, line)
+            types[level] = by_type
+    return SentenceScore(sentence_id, counts, refs, types)
+
+
+def _types(raw: Any, level: str, path: Path, line: int) -> dict[str, Counts]:
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{level}.types: expected an object", path, line)
+    out: dict[str, Counts] = {}
+    for name, values in raw.items():
+        if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, int) for v in values)):
+            raise HarnessError(f"{level}.types.{name}: expected [tp, fp, fn]", path, line)
+        # Tier 1 as in metrics.compare.type_counts: "R:NOUN" -> "R"; UNK stays UNK.
+        key = name if name == "UNK" else name[:1]
+        out[key] = out.get(key, Counts()) + Counts(*values)
+    return out
+
+
+def _prediction(entry: tuple[int, Any], path: Path) -> Prediction:
+    line, data = entry
+    if not isinstance(data, dict):
+        raise HarnessError("expected a JSON object", path, line)
+    source = _field(data, "source", str, path, line=line)
+    cleaning = data.get("cleaning") or []
+    return Prediction(id=_id(data, path, line),
+                      source=source, raw=data.get("raw"), prediction=data.get("prediction"),
+                      cleaning=tuple(str(flag) for flag in cleaning), error=data.get("error"))
+
+
+def _sum(items: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for item in items:
+        total = total + item
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing
+
+
+def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: list[tuple[str, ...]] | None = None,
+            error_types: dict[str, str] | None = None, top: int = 10) -> Comparison:
+    """Scores with paired-bootstrap intervals, pairwise differences, breakdowns by edit type and
+    NaCGEC error type, and the sentences on which the runs disagree most.
+
+    The bootstrap draws `bootstrap` resamples of sentence indices (with replacement) from
+    `numpy.random.default_rng(seed)`; the same resamples serve every run and level, so the
+    differences are paired. Disagreement is the spread (max - min over runs) of per-sentence
+    F0.5 at the char level (word when char is absent); ties keep dataset order."""
+    if not runs:
+        raise HarnessError("nothing to compare: no runs given")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise HarnessError(f"bootstrap: expected a number of resamples >= 0, got {bootstrap!r}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise HarnessError(f"top: expected a number of sentences >= 0, got {top!r}")
+    _check_comparable(runs)
+    labels = _labels(runs)
+    first = runs[0]
+    n = first.sentences
+    if references is not None and len(references) != n:
+        raise HarnessError(f"references: {len(references)} sentences but the runs have {n}")
+
+    notes: list[str] = []
+    levels = [level for level in LEVELS if all(level in run.signatures for run in runs)]
+    for level in LEVELS:
+        if level not in levels and any(level in run.signatures for run in runs):
+            having = ", ".join(label for label, run in zip(labels, runs) if level in run.signatures)
+            notes.append(f"{level} level not compared: only {having} scored it")
+    for level in levels:
+        for run, label in zip(runs[1:], labels[1:]):
+            if run.signatures[level] != first.signatures[level]:
+                raise HarnessError(f"{level} scores of {labels[0]} and {label} are not comparable: their "
+                                   f"signatures differ ({_signature_difference(first.signatures[level], run.signatures[level])})")
+    if not levels:
+        raise HarnessError("no score level is present in every run: "
+                           + "; ".join(f"{label}: {', '.join(run.levels)}" for label, run in zip(labels, runs)))
+    for label, run in zip(labels, runs):
+        if not run.complete or run.failed:
+            notes.append(f"{label} is incomplete ({run.failed} failed items, scored as their source)")
+
+    resamples = _resample_weights(n, bootstrap, seed)
+    level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
+
+    # Edit types exist for ChERRANT levels (every row carries `types`), not for MaxMatch.
+    edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
+                            if all(level in row.types for run in runs for row in run.rows))
+    error_breakdowns: tuple[Breakdown, ...] = ()
+    if error_types is not None:
+        sentence_types = [error_types.get(remove_whitespace(p.source), UNKNOWN) for p in first.predictions]
+        unknown = sentence_types.count(UNKNOWN)
+        if unknown:
+            notes.append(f"{unknown} of {n} sentences have no NaCGEC error type (reported as {UNKNOWN})")
+        error_breakdowns = tuple(_error_types(level, runs, labels, sentence_types) for level in levels)
+
+    disagreement_level = levels[0] if len(runs) > 1 else None
+    disagreements = _disagreements(runs, labels, levels, disagreement_level, references, top) \
+        if disagreement_level is not None else ()
+    return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset, dataset_sha256=first.dataset_sha256,
+                      sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
+                      edit_types=edit_breakdowns, error_types=error_breakdowns,
+                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes))
+
+
+def _check_comparable(runs: Sequence[Run]) -> None:
+    first = runs[0]
+    for run in runs[1:]:
+        both = f"{first.name} ({first.path}) and {run.name} ({run.path})"
+        if run.dataset != first.dataset or run.dataset_sha256 != first.dataset_sha256:
+            raise HarnessError(f"runs {both} are over different datasets: {first.dataset} "
+                               f"(sha256 {first.dataset_sha256[:12]}) vs {run.dataset} (sha256 {run.dataset_sha256[:12]})")
+        if run.sentences != first.sentences:
+            raise HarnessError(f"runs {both} scored different numbers of sentences: {first.sentences} vs "
+                               f"{run.sentences} (was one run with --limit?)")
+        for index, (a, b) in enumerate(zip(first.rows, run.rows)):
+            if a.id != b.id:
+                raise HarnessError(f"runs {both} list different sentences: sentence {index + 1} is "
+                                   f"id {a.id!r} in one and {b.id!r} in the other")
+
+
+def _signature_difference(a: str, b: str) -> str:
+    fields_a, fields_b = a.split("|"), b.split("|")
+    only_a = [f for f in fields_a if f not in fields_b]
+    only_b = [f for f in fields_b if f not in fields_a]
+    return f"{'|'.join(only_a) or '-'} vs {'|'.join(only_b) or '-'}"
+
+
+def _labels(runs: Sequence[Run]) -> tuple[str, ...]:
+    """Run names, with a #2, #3... suffix on repeats so that pairs stay distinguishable."""
+    seen: dict[str, int] = {}
+    labels = []
+    for run in runs:
+        seen[run.name] = seen.get(run.name, 0) + 1
+        labels.append(run.name if seen[run.name] == 1 else f"{run.name}#{seen[run.name]}")
+    return tuple(labels)
+
+
+def _resample_weights(n: int, bootstrap: int, seed: int) -> np.ndarray:
+    """(bootstrap, n): how many times each sentence is drawn in each resample. Summing counts
+    with these weights equals summing the counts of the drawn indices, in less memory."""
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, n, size=(bootstrap, n))
+    offsets = (np.arange(bootstrap, dtype=np.int64) * n)[:, None]
+    return np.bincount((indices + offsets).ravel(), minlength=bootstrap * n).reshape(bootstrap, n).astype(np.float64)
+
+
+def f_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 0.5) -> np.ndarray:
+    """`metrics.compare.prf`'s F-beta, element-wise (bit-identical for the same counts)."""
+    tp, fp, fn = (np.asarray(x, dtype=np.float64) for x in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(fp > 0, tp / (tp + fp), 1.0)
+        r = np.where(fn > 0, tp / (tp + fn), 1.0)
+        f = np.where(p + r > 0, ((1 + beta**2) * p * r) / ((beta**2 * p) + r), 0.0)
+    return f
+
+
+def _counts_matrix(run: Run, level: str) -> np.ndarray:
+    return np.array([[row.counts[level].tp, row.counts[level].fp, row.counts[level].fn] for row in run.rows],
+                    dtype=np.float64)
+
+
+def _interval(values: np.ndarray) -> Interval:
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(values, [tail, 100 - tail])
+    return Interval(float(lo), float(hi))
+
+
+def _compare_level(level: str, runs: Sequence[Run], labels: Sequence[str], weights: np.ndarray) -> LevelComparison:
+    scores: list[Score] = []
+    samples: list[np.ndarray] = []
+    for run, label in zip(runs, labels):
+        total = _sum(row.counts[level] for row in run.rows)
+        p, r, f = prf(total)
+        interval = None
+        if len(weights):
+            summed = weights @ _counts_matrix(run, level)  # (bootstrap, 3)
+            sample = f_scores(summed[:, 0], summed[:, 1], summed[:, 2])
+            samples.append(sample)
+            interval = _interval(sample)
+        scores.append(Score(label, total, p, r, f, interval))
+    pairs: list[PairDifference] = []
+    for i in range(len(runs)):
+        for j in range(i + 1, len(runs)):
+            interval = win = None
+            if len(weights):
+                delta = samples[i] - samples[j]
+                interval = _interval(delta)
+                win = float(np.mean(samples[i] > samples[j]))
+            pairs.append(PairDifference(labels[i], labels[j], scores[i].f - scores[j].f, interval, win))
+    return LevelComparison(level, runs[0].signatures[level], tuple(scores), tuple(pairs))
+
+
+def _type_score(name: str, counts: Counts, sentences: int | None = None) -> TypeScore:
+    p, r, f = prf(counts)
+    return TypeScore(name, counts, p, r, f, sentences)
+
+
+def _edit_types(level: str, runs: Sequence[Run], labels: Sequence[str]) -> Breakdown:
+    seen = {name for run in runs for row in run.rows for name in row.types[level]}
+    names = tuple([t for t in EDIT_TYPES if t in seen] + sorted(seen - set(EDIT_TYPES)))
+    per_run: dict[str, tuple[TypeScore, ...]] = {}
+    for run, label in zip(runs, labels):
+        per_run[label] = tuple(_type_score(name, _sum(row.types[level].get(name, Counts()) for row in run.rows))
+                               for name in names)
+    return Breakdown(level, "edit_type", names, per_run)
+
+
+def _error_types(level: str, runs: Sequence[Run], labels: Sequence[str], sentence_types: list[str]) -> Breakdown:
+    seen = set(sentence_types)
+    names = tuple([t for t in ERROR_TYPES if t in seen] + sorted(seen - set(ERROR_TYPES) - {UNKNOWN})
+                  + ([UNKNOWN] if UNKNOWN in seen else []))
+    per_run: dict[str, tuple[TypeScore, ...]] = {}
+    for run, label in zip(runs, labels):
+        per_run[label] = tuple(
+            _type_score(name, _sum(row.counts[level] for row, t in zip(run.rows, sentence_types) if t == name),
+                        sentence_types.count(name))
+            for name in names)
+    return Breakdown(level, "error_type", names, per_run)
+
+
+def _disagreements(runs: Sequence[Run], labels: Sequence[str], levels: Sequence[str], level: str,
+                   references: list[tuple[str, ...]] | None, top: int) -> tuple[Disagreement, ...]:
+    per_run_f = np.stack([f_scores(*_counts_matrix(run, level).T) for run in runs])  # (runs, n)
+    spread = per_run_f.max(axis=0) - per_run_f.min(axis=0)
+    order = sorted((i for i in range(len(spread)) if spread[i] > 0), key=lambda i: (-spread[i], i))[:top]
+    out: list[Disagreement] = []
+    for index in order:
+        entries = []
+        for run, label in zip(runs, labels):
+            row, prediction = run.rows[index], run.predictions[index]
+            entries.append(RunSentence(label, prediction.prediction, prediction.error,
+                                       {lv: row.counts[lv] for lv in levels},
+                                       {lv: prf(row.counts[lv])[2] for lv in levels}))
+        source = runs[0].predictions[index]
+        out.append(Disagreement(index, source.id, source.source,
+                                tuple(references[index]) if references is not None else None,
+                                float(spread[index]), tuple(entries)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _counts_json(counts: Counts) -> dict[str, int]:
+    return {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn}
+
+
+def _interval_json(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [interval.lo, interval.hi]
+
+
+def _type_json(score: TypeScore) -> dict[str, Any]:
+    out: dict[str, Any] = {**_counts_json(score.counts), "precision": score.precision, "recall": score.recall,
+                           "f0.5": score.f}
+    if score.sentences is not None:
+        out["sentences"] = score.sentences
+    return out
+
+
+def _breakdown_json(breakdowns: Sequence[Breakdown]) -> dict[str, Any]:
+    return {b.level: {"types": list(b.types),
+                      "runs": {label: {s.type: _type_json(s) for s in scores} for label, scores in b.runs.items()}}
+            for b in breakdowns}
+
+
+def to_json(comparison: Comparison) -> dict:
+    """The comparison as plain JSON data: keys sorted, floats rounded to 4 places."""
+    payload = {
+        "dataset": {"name": comparison.dataset, "sha256": comparison.dataset_sha256,
+                    "sentences": comparison.sentences},
+        "runs": [{"name": label, "path": str(run.path), "complete": run.complete, "failed": run.failed}
+                 for label, run in zip(comparison.labels, comparison.runs)],
+        "bootstrap": {"resamples": comparison.bootstrap, "seed": comparison.seed, "confidence": CONFIDENCE},
+        "levels": {
+            lc.level: {
+                "signature": lc.signature,
+                "scores": {s.run: {**_counts_json(s.counts), "precision": s.precision, "recall": s.recall,
+                                   "f0.5": s.f, "interval": _interval_json(s.interval)} for s in lc.scores},
+                "pairs": [{"a": d.a, "b": d.b, "difference": d.difference, "interval": _interval_json(d.interval),
+                           "win_share": d.win_share} for d in lc.pairs],
+            } for lc in comparison.levels},
+        "edit_types": _breakdown_json(comparison.edit_types),
+        "error_types": _breakdown_json(comparison.error_types) if comparison.error_types else None,
+        "disagreements": {
+            "level": comparison.disagreement_level,
+            "measure": "max - min over runs of per-sentence F0.5",
+            "sentences": [{
+                "index": d.index, "id": d.id, "source": d.source,
+                "references": list(d.references) if d.references is not None else None, "spread": d.spread,
+                "runs": [{"run": e.run, "prediction": e.prediction, "error": e.error,
+                          "counts": {lv: _counts_json(c) for lv, c in e.counts.items()}, "f0.5": e.f}
+                         for e in d.runs],
+            } for d in comparison.disagreements]},
+        "notes": list(comparison.notes),
+    }
+    return _normalise(payload)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _normalise(value[key]) for key in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(item) for item in value]
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def _pct_interval(interval: Interval | None) -> str:
+    return "-" if interval is None else f"[{_pct(interval.lo)}, {_pct(interval.hi)}]"
+
+
+def _cell(text: str | None) -> str:
+    """Text safe inside a markdown table cell."""
+    if text is None:
+        return "(none)"
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ") or "(empty)"
+
+
+def to_markdown(comparison: Comparison) -> str:
+    """A report with tables (P/R/F0.5 in percent, 2 decimals; intervals as [lo, hi])."""
+    from tabulate import tabulate
+
+    def table(headers: list[str], rows: list[list[Any]]) -> str:
+        return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+    out = [f"# Comparison of {', '.join(comparison.labels)}", "",
+           f"Dataset {comparison.dataset} ({comparison.sentences} sentences, sha256 "
+           f"{comparison.dataset_sha256[:12]}). Intervals: {int(CONFIDENCE * 100)}% paired bootstrap over sentences, "
+           f"{comparison.bootstrap} resamples, seed {comparison.seed}; "
+           f"P(A>B) is the share of resamples in which A scores higher.", ""]
+    if comparison.notes:
+        out += [f"- {note}" for note in comparison.notes] + [""]
+    for lc in comparison.levels:
+        out += [f"## {lc.level} level", "", f"`{lc.signature}`", ""]
+        out.append(table(["run", "TP", "FP", "FN", "P", "R", "F0.5", "95% CI"],
+                         [[_cell(s.run), s.counts.tp, s.counts.fp, s.counts.fn, _pct(s.precision), _pct(s.recall),
+                           _pct(s.f), _pct_interval(s.interval)] for s in lc.scores]))
+        if lc.pairs:
+            out += ["", table(["A", "B", "F0.5(A) - F0.5(B)", "95% CI", "P(A>B)"],
+                              [[_cell(d.a), _cell(d.b), _pct(d.difference), _pct_interval(d.interval),
+                                "-" if d.win_share is None else f"{d.win_share:.3f}"] for d in lc.pairs])]
+        out.append("")
+    for title, breakdowns in (("edit type", comparison.edit_types), ("NaCGEC error type", comparison.error_types)):
+        for b in breakdowns:
+            out += [f"## {b.level} level by {title}", ""]
+            with_sentences = b.kind == "error_type"
+            headers = ["type"] + (["sentences"] if with_sentences else []) + ["run", "TP", "FP", "FN", "P", "R", "F0.5"]
+            rows = []
+            for index, name in enumerate(b.types):
+                for label, scores in b.runs.items():
+                    s = scores[index]
+                    rows.append([name] + ([s.sentences] if with_sentences else [])
+                                + [_cell(label), s.counts.tp, s.counts.fp, s.counts.fn, _pct(s.precision),
+                                   _pct(s.recall), _pct(s.f)])
+            out += [table(headers, rows), ""]
+    if comparison.disagreement_level is not None:
+        out += [f"## Sentences with the largest disagreement ({comparison.disagreement_level} level)", "",
+                "Spread: max - min over runs of the sentence's F0.5 (1 = right, 0 = wrong), in percent; "
+                "ties in dataset order.", ""]
+        if not comparison.disagreements:
+            out += ["The runs score every sentence the same.", ""]
+        for rank, d in enumerate(comparison.disagreements, 1):
+            out += [f"### {rank}. id {d.id} (spread {_pct(d.spread)})", "", f"- source: {_cell(d.source)}"]
+            for k, ref in enumerate(d.references or (), 1):
+                out.append(f"- reference {k}: {_cell(ref)}")
+            out.append("")
+            levels = list(d.runs[0].counts)
+            rows = []
+            for e in d.runs:
+                text = _cell(e.prediction) if e.error is None else f"(failed: {_cell(e.error)})"
+                rows.append([_cell(e.run), text] + [f"{e.counts[lv].tp}/{e.counts[lv].fp}/{e.counts[lv].fn} "
+                                                     f"({_pct(e.f[lv])})" for lv in levels])
+            out += [table(["run", "prediction"] + [f"{lv} TP/FP/FN (F0.5)" for lv in levels], rows), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def plot(comparison: Comparison, path: Path) -> None:
+    """A precision/recall chart (one labelled point per run and level) with F0.5 iso-curves, as PNG."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import PercentFormatter
+    except ImportError:
+        raise HarnessError("matplotlib is not installed: pip install 'cgec-harness[plot]' "
+                           "(or pip install matplotlib)") from None
+    path = Path(path)
+    figure = Figure(figsize=(7, 6.5), dpi=120)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for target in (0.2, 0.4, 0.6, 0.8):
+        # F = 1.25PR / (0.25P + R)  <=>  P = FR / (1.25R - 0.25F), defined for R > F/5.
+        recall = np.linspace(target / 5 + 1e-6, 1.0, 400)
+        precision = target * recall / (1.25 * recall - 0.25 * target)
+        keep = precision <= 1.0
+        axes.plot(recall[keep], precision[keep], color="0.75", linewidth=0.8, linestyle="--", zorder=1)
+        axes.annotate(f"F0.5={target:.1f}", (1.0, target * 1.0 / (1.25 - 0.25 * target)), xytext=(-4, 3),
+                      textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.5")
+    markers = {"char": "o", "word": "s"}
+    colours = [f"C{i % 10}" for i in range(len(comparison.labels))]
+    for lc in comparison.levels:
+        for k, score in enumerate(lc.scores):
+            axes.scatter([score.recall], [score.precision], marker=markers.get(lc.level, "^"), s=55,
+                         color=colours[k], edgecolor="black", linewidth=0.6, zorder=3)
+            axes.annotate(f"{score.run} ({lc.level}, F0.5 {100 * score.f:.2f})", (score.recall, score.precision),
+                          xytext=(6, 6 if lc.level == "char" else -12), textcoords="offset points", fontsize=8,
+                          color=colours[k], zorder=4,
+                          ha="right" if score.recall > 0.6 else "left")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.set_xlabel("recall")
+    axes.set_ylabel("precision")
+    axes.set_title(f"{comparison.dataset}: precision / recall (o char, s word)")
+    axes.grid(True, linewidth=0.3, alpha=0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", bbox_inches="tight")

@@ -1,0 +1,98 @@
+"""`harness show RUN --id N`: one sentence of a run, for error analysis: source, references, raw
+output, prediction, and the char-level edits of the hypothesis and of each reference, marked
+as matched or not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.config import DatasetSpec
+from harness.data import DataSettings
+from harness.datasets import load_dataset
+from harness.errors import HarnessError
+from harness.results import read_jsonl
+from harness.scoring import LexiconTexts, Recipe
+from metrics.compare import block_edits, edit_dict, sentence_pairs
+from metrics.edit import NOOP, Edit
+
+
+def _edit_text(edit: Edit, source_tokens: tuple[str, ...]) -> str:
+    before = "".join(source_tokens[edit.start:edit.end]) or "∅"
+    after = "".join(edit.correction) or "∅"
+    return f"{edit.type:<3} [{edit.start},{edit.end}) {before} → {after}"
+
+
+def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
+    manifest_path = run_dir / "manifest.json"
+    predictions_path = run_dir / "predictions.jsonl"
+    if not manifest_path.is_file() or not predictions_path.is_file():
+        raise HarnessError("not a run directory with predictions (run `harness run` first)", run_dir)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    record = next((r for r in read_jsonl(predictions_path) if r["id"] == item_id), None)
+    if record is None:
+        raise HarnessError(f"no sentence with id {item_id} in this run", predictions_path)
+    dataset_info = manifest["dataset"]
+    from harness.data import load_manifest
+
+    known = dataset_info["name"] in load_manifest().datasets
+    spec = DatasetSpec(name=dataset_info["name"]) if known else DatasetSpec(path=dataset_info["path"])
+    dataset = load_dataset(spec, settings)
+    index = next(i for i, item in enumerate(dataset.items) if item.id == item_id)
+    source = dataset.references.sources[index]
+    targets = dataset.references.targets[index]
+    prediction = record["prediction"] if record["prediction"] is not None else source
+
+    extractor = Recipe().extractor(LexiconTexts.load(settings))
+    ref_block = extractor.block(source, targets)
+    hyp_block = extractor.block(source, (prediction,))
+    ref_edits = edit_dict(block_edits(ref_block))
+    hyp_edits = edit_dict(block_edits(hyp_block))
+    pairs = sentence_pairs(hyp_edits, ref_edits) or []
+    # The reference the run's scorer chose (it depends on the corpus so far), else the best pair.
+    chosen = _chosen_reference(run_dir / "sentences.jsonl", item_id)
+    best = next((p for p in pairs if p.ref == chosen), None) or max(
+        pairs, key=lambda p: (p.counts.tp, -p.counts.fp, -p.counts.fn), default=None)
+
+    lines = [f"run {manifest.get('run')} · sentence {item_id} of {dataset.name}", "",
+             f"source      {source}"]
+    lines += [f"reference {k}  {t}" for k, t in enumerate(targets)]
+    lines += [f"raw output  {record['raw']!r}", f"prediction  {prediction}"]
+    if record.get("cleaning"):
+        lines.append(f"cleaning    {', '.join(record['cleaning'])}")
+    if record.get("error"):
+        lines.append(f"error       {record['error']}")
+    tokens = hyp_block.source_tokens
+    reference_keys = set(ref_edits.get(best.ref, {})) if best is not None else set()
+    lines += ["", "hypothesis edits (char level; ✓ = in the chosen reference):"]
+    hyp_list = [e for e in block_edits(hyp_block) if e.type != NOOP]
+    lines += [f"  {'✓' if e.key in reference_keys else '✗'} {_edit_text(e, tokens)}" for e in _unique(hyp_list)] \
+        or ["  (none)"]
+    hypothesis_keys = {e.key for e in hyp_list}
+    for k in range(len(targets)):
+        chosen = " (chosen)" if best is not None and best.ref == k else ""
+        lines.append(f"reference {k} edits{chosen} (✓ = proposed by the hypothesis):")
+        edits = [e for e in block_edits(ref_block) if e.annotator == k and e.type not in (NOOP, "NA")]
+        lines += [f"  {'✓' if e.key in hypothesis_keys else '·'} {_edit_text(e, tokens)}" for e in _unique(edits)] \
+            or ["  (none: the reference is the source)"]
+    if best is not None:
+        lines += ["", f"counts against reference {best.ref}: TP {best.counts.tp}  FP {best.counts.fp}  FN {best.counts.fn}"]
+    return "\n".join(lines)
+
+
+def _chosen_reference(path: Path, item_id: str) -> int | None:
+    if not path.is_file():
+        return None
+    row = next((r for r in read_jsonl(path) if r.get("id") == item_id), None)
+    return None if row is None else (row.get("char") or {}).get("ref")
+
+
+def _unique(edits: list[Edit]) -> list[Edit]:
+    """Edits of all alignments, each key once, in order."""
+    seen: set = set()
+    out = []
+    for edit in edits:
+        if edit.key not in seen:
+            seen.add(edit.key)
+            out.append(edit)
+    return out

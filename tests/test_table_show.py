@@ -1,0 +1,78 @@
+"""`harness table` and `harness show`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import REPO, run_cli
+
+PUBLISHED = ["21.08", "10.54", "17.57", "22.09", "10.62", "18.16", "42.42", "16.87", "32.56", "46.67", "18.58",
+             "35.84", "36.16", "34.75", "35.87", "36.17", "33.69", "35.65"]
+
+
+def test_table_prints_the_published_figures_and_the_committed_runs(cli_env):
+    result = run_cli(["table"], cli_env)
+    assert result.returncode == 0, result.stderr
+    for figure in PUBLISHED:
+        assert f" {figure} " in result.stdout
+    assert "this harness (llm-stored)" in result.stdout and result.stdout.count("not run") == 3
+
+
+def test_committed_table_is_what_the_command_regenerates(cli_env):
+    result = run_cli(["table"], cli_env)
+    assert (REPO / "results" / "table.md").read_text(encoding="utf-8") == result.stdout
+
+
+def fake_run(root: Path, name: str, label: str, word: tuple[float, float, float], char: tuple[float, float, float],
+             scorer: str = "maxmatch") -> None:
+    run = root / name
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({
+        "run": name, "dataset": {"name": "nacgec-dev", "path": "x", "sha256": "0" * 64},
+        "config": {"report": {"label": label, "params": "7B", "train_data": "1061"}}}), encoding="utf-8")
+    (run / "metrics.json").write_text(json.dumps({
+        "word": {"precision": word[0], "recall": word[1], "f0.5": word[2], "scorer": scorer, "segmenter": "thulac"},
+        "char": {"precision": char[0], "recall": char[1], "f0.5": char[2]}, "complete": True}), encoding="utf-8")
+
+
+def test_a_reproduced_row_sits_beside_its_reported_row_with_the_difference(tmp_path, cli_env):
+    fake_run(tmp_path, "ggpt", "GrammarGPT", (0.4, 0.2, 0.3333), (0.5, 0.2, 0.3846))
+    result = run_cli(["table", "--runs", str(tmp_path), "--format", "json"], cli_env)
+    rows = json.loads(result.stdout)["rows"]
+    grammargpt = [r for r in rows if r["Model"] == "GrammarGPT"]
+    assert [r["Row"] for r in grammargpt] == ["reported", "reproduced (ggpt)", "difference"]
+    assert grammargpt[1]["Word F0.5"] == 33.33 and grammargpt[1]["Char P"] == 50.0
+    assert grammargpt[2]["Word F0.5"] == round(33.33 - 32.56, 2)
+    assert grammargpt[2]["Char P"] == round(50.0 - 46.67, 2)
+
+
+def test_incomparable_word_figures_are_flagged_and_get_no_difference(tmp_path, cli_env):
+    fake_run(tmp_path, "ggpt", "GrammarGPT", (0.4, 0.2, 0.3333), (0.5, 0.2, 0.3846), scorer="cherrant")
+    rows = json.loads(run_cli(["table", "--runs", str(tmp_path), "--format", "json"], cli_env).stdout)["rows"]
+    reproduced, difference = [r for r in rows if r["Model"] == "GrammarGPT"][1:]
+    assert "not comparable" in reproduced["Note"]
+    assert difference["Word F0.5"] is None and difference["Char F0.5"] is not None
+
+
+def test_table_formats(tmp_path, cli_env):
+    out = tmp_path / "table.tex"
+    latex = run_cli(["table", "--format", "latex", "--out", str(out)], cli_env)
+    assert "\\toprule" in latex.stdout and out.read_text(encoding="utf-8") == latex.stdout
+    csv = run_cli(["table", "--format", "csv"], cli_env)
+    assert csv.stdout.splitlines()[0].startswith("Model,# Param.,Data,Row,Word P")
+
+
+def test_show_prints_outputs_edits_and_matches(tmp_path, cli_env):
+    out = tmp_path / "runs"
+    config = tmp_path / "c.yaml"
+    config.write_text("name: c\ndataset: nacgec-dev\nmodel: {backend: stored, predictions: llm-goodgap}\n"
+                      "scoring: {levels: [char]}\n", encoding="utf-8")
+    assert run_cli(["run", "--config", str(config), "--out", str(out), "--no-progress"], cli_env).returncode == 0
+    result = run_cli(["show", str(out / "c"), "--id", "5"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "source      老同志不但关心我" in result.stdout
+    assert "· W   [0,5) 老同志不但 → 不但老同志" in result.stdout  # the reference's order edit, missed
+    assert "TP 0  FP 0  FN 1" in result.stdout
+    missing = run_cli(["show", str(out / "c"), "--id", "9999"], cli_env)
+    assert missing.returncode == 2 and "no sentence with id 9999" in missing.stderr
