@@ -9,7 +9,6 @@ the reference chosen for each sentence at scoring time kept fixed: nothing is re
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -71,6 +70,7 @@ class Run:
     signatures: dict[str, str]  # level -> scorer signature
     complete: bool = True
     failed: int = 0
+    dataset_sentences: int | None = None  # sentences in the dataset (more than `sentences` after --limit)
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -233,7 +233,8 @@ def load_run(path: str | Path) -> Run:
                                path / "sentences.jsonl")
     return Run(name=name, path=path, dataset=dataset_name, dataset_sha256=dataset_sha, sentences=len(rows),
                metrics=metrics, rows=rows, predictions=predictions, signatures=signatures,
-               complete=bool(metrics.get("complete", True)), failed=int(metrics.get("failed", 0) or 0))
+               complete=bool(metrics.get("complete", True)), failed=int(metrics.get("failed", 0) or 0),
+               dataset_sentences=dataset.get("sentences") if isinstance(dataset.get("sentences"), int) else None)
 
 
 def load_error_types(path: str | Path) -> dict[str, str]:
@@ -392,14 +393,17 @@ def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: l
     for level in levels:
         for run, label in zip(runs[1:], labels[1:]):
             if run.signatures[level] != first.signatures[level]:
+                difference = _signature_difference(first.signatures[level], run.signatures[level])
                 raise HarnessError(f"{level} scores of {labels[0]} and {label} are not comparable: their "
-                                   f"signatures differ ({_signature_difference(first.signatures[level], run.signatures[level])})")
+                                   f"signatures differ ({difference})")
     if not levels:
         raise HarnessError("no score level is present in every run: "
                            + "; ".join(f"{label}: {', '.join(run.levels)}" for label, run in zip(labels, runs)))
     for label, run in zip(labels, runs):
-        if not run.complete or run.failed:
-            notes.append(f"{label} is incomplete ({run.failed} failed items, scored as their source)")
+        if run.failed:
+            notes.append(f"{label} has {run.failed} failed items (scored as their source)")
+    if first.dataset_sentences is not None and n < first.dataset_sentences:
+        notes.append(f"the runs cover {n} of the dataset's {first.dataset_sentences} sentences")
 
     resamples = _resample_weights(n, bootstrap, seed)
     level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
@@ -429,8 +433,8 @@ def _check_comparable(runs: Sequence[Run]) -> None:
     for run in runs[1:]:
         both = f"{first.name} ({first.path}) and {run.name} ({run.path})"
         if run.dataset != first.dataset or run.dataset_sha256 != first.dataset_sha256:
-            raise HarnessError(f"runs {both} are over different datasets: {first.dataset} "
-                               f"(sha256 {first.dataset_sha256[:12]}) vs {run.dataset} (sha256 {run.dataset_sha256[:12]})")
+            raise HarnessError(f"runs {both} are over different datasets: {first.dataset} (sha256 "
+                               f"{first.dataset_sha256[:12]}) vs {run.dataset} (sha256 {run.dataset_sha256[:12]})")
         if run.sentences != first.sentences:
             raise HarnessError(f"runs {both} scored different numbers of sentences: {first.sentences} vs "
                                f"{run.sentences} (was one run with --limit?)")
@@ -462,8 +466,10 @@ def _resample_weights(n: int, bootstrap: int, seed: int) -> np.ndarray:
     with these weights equals summing the counts of the drawn indices, in less memory."""
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, n, size=(bootstrap, n))
-    offsets = (np.arange(bootstrap, dtype=np.int64) * n)[:, None]
-    return np.bincount((indices + offsets).ravel(), minlength=bootstrap * n).reshape(bootstrap, n).astype(np.float64)
+    weights = np.empty((bootstrap, n), dtype=np.float64)  # float: the matrix product uses BLAS, exact below 2**53
+    for b in range(bootstrap):  # a bincount per row beats one over the flattened matrix (no offsets, cache-sized)
+        weights[b] = np.bincount(indices[b], minlength=n)
+    return weights
 
 
 def f_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 0.5) -> np.ndarray:
@@ -725,16 +731,19 @@ def plot(comparison: Comparison, path: Path) -> None:
                       textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.5")
     markers = {"char": "o", "word": "s"}
     colours = [f"C{i % 10}" for i in range(len(comparison.labels))]
+    points = []
     for lc in comparison.levels:
         for k, score in enumerate(lc.scores):
             axes.scatter([score.recall], [score.precision], marker=markers.get(lc.level, "^"), s=55,
                          color=colours[k], edgecolor="black", linewidth=0.6, zorder=3)
-            axes.annotate(f"{score.run} ({lc.level}, F0.5 {100 * score.f:.2f})", (score.recall, score.precision),
-                          xytext=(6, 6 if lc.level == "char" else -12), textcoords="offset points", fontsize=8,
-                          color=colours[k], zorder=4,
-                          ha="right" if score.recall > 0.6 else "left")
+            points.append((score.recall, score.precision, f"{score.run} ({lc.level}, F0.5 {100 * score.f:.2f})",
+                           colours[k]))
+    for (x, y, text, colour), (lx, ly, align) in zip(points, _label_positions(points)):
+        axes.annotate(text, (x, y), xytext=(lx, ly), textcoords="data", ha=align, va="center", fontsize=8,
+                      color=colour, zorder=4,
+                      arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.5, "shrinkA": 0, "shrinkB": 4})
     axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1.02)
+    axes.set_ylim(0, 1.05)
     axes.xaxis.set_major_formatter(PercentFormatter(1.0))
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.set_xlabel("recall")
@@ -743,3 +752,26 @@ def plot(comparison: Comparison, path: Path) -> None:
     axes.grid(True, linewidth=0.3, alpha=0.5)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", bbox_inches="tight")
+
+
+def _label_positions(points: Sequence[tuple[float, float, str, str]]) -> list[tuple[float, float, str]]:
+    """Where to write each point's label (data coordinates, alignment): beside the point, moved
+    up or down in steps until it does not overlap a label already placed (a rough box estimate)."""
+    step, height, char_width = 0.04, 0.035, 0.0105
+    placed: list[tuple[float, float, float]] = []  # (left, right, y)
+    out: list[tuple[float, float, str]] = []
+    for x, y, text, _ in points:
+        width = len(text) * char_width
+        align = "right" if x + 0.02 + width > 1.0 else "left"
+        lx = x - 0.02 if align == "right" else x + 0.02
+        left, right = (lx - width, lx) if align == "right" else (lx, lx + width)
+        base = min(max(y, 0.02), 1.02)
+        for shift in [0.0] + [sign * step * k for k in range(1, 40) for sign in (-1, 1)]:
+            ly = base + shift
+            if not 0.01 <= ly <= 1.04:
+                continue
+            if all(abs(ly - py) >= height or right <= pl or left >= pr for pl, pr, py in placed):
+                break
+        placed.append((left, right, ly))
+        out.append((lx, ly, align))
+    return out
