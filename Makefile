@@ -6,7 +6,7 @@ PYTHON ?= python3
 .PHONY: setup test demo bench score-demo
 
 setup:
-	$(PYTHON) -m pip install -e '.[test]'
+	$(PYTHON) -m pip install -e '.[test,plot]'
 
 test:
 	$(PYTHON) -m pytest

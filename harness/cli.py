@@ -75,6 +75,41 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.comparison import compare, load_error_types, load_run, plot, to_json, to_markdown
+    from harness.config import DatasetSpec
+    from harness.data import load_manifest, resolve
+    from harness.datasets import load_dataset
+    from harness.results import atomic_write_text, write_json
+
+    settings = DataSettings.from_env(data_dir=args.data_dir)
+    runs = [load_run(path) for path in args.runs]
+    first = json.loads((Path(args.runs[0]) / "manifest.json").read_text(encoding="utf-8"))["dataset"]
+    manifest = load_manifest()
+    known = first["name"] in manifest.datasets
+    dataset = load_dataset(DatasetSpec(name=first["name"]) if known else DatasetSpec(path=first["path"]), settings)
+    by_id = {item.id: index for index, item in enumerate(dataset.items)}
+    ids = [row.id for row in runs[0].rows]
+    references = [dataset.references.targets[by_id[i]] for i in ids] if all(i in by_id for i in ids) else None
+    error_types = None
+    if known and "error_types" in manifest.datasets[first["name"]]:
+        error_types = load_error_types(resolve(manifest.datasets[first["name"]]["error_types"], settings, manifest))
+    comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, references=references,
+                         error_types=error_types, top=args.top)
+    text = to_markdown(comparison)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        atomic_write_text(out / "comparison.md", text + "\n")
+        write_json(out / "comparison.json", to_json(comparison))
+        if args.plot:
+            plot(comparison, out / "precision-recall.png")
+            print(f"\nplot: {out / 'precision-recall.png'}")
+    elif args.plot:
+        raise HarnessError("--plot needs --out DIR (where to write the PNG)")
+    return 0
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -121,6 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"])
     table.add_argument("--out", default=None, help="also write the table to this file")
     table.set_defaults(func=cmd_table)
+
+    compare = commands.add_parser("compare", help="compare runs: bootstrap intervals, per-type breakdowns")
+    compare.add_argument("runs", nargs="+", help="two or more run directories (results/runs/<name>)")
+    compare.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples (default 1000)")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--top", type=int, default=10, help="sentences where the runs disagree most")
+    compare.add_argument("--out", default=None, help="write comparison.md, comparison.json (and the plot) here")
+    compare.add_argument("--plot", action="store_true", help="a precision/recall PNG (needs matplotlib: the plot extra)")
+    compare.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    compare.set_defaults(func=cmd_compare)
 
     show = commands.add_parser("show", help="one sentence of a run: outputs, edits and which matched")
     show.add_argument("run", help="a run directory (results/runs/<name>)")

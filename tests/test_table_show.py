@@ -76,3 +76,31 @@ def test_show_prints_outputs_edits_and_matches(tmp_path, cli_env):
     assert "TP 0  FP 0  FN 1" in result.stdout
     missing = run_cli(["show", str(out / "c"), "--id", "9999"], cli_env)
     assert missing.returncode == 2 and "no sentence with id 9999" in missing.stderr
+
+
+def test_compare_two_runs_writes_markdown_json_and_refuses_mixed_datasets(tmp_path, cli_env, shared_data):
+    out = tmp_path / "runs"
+    sources = [line.split("\t")[1] for line in
+               (shared_data / "nacgec" / "nacgec.dev.ref.para").read_text(encoding="utf-8").splitlines()]
+    (tmp_path / "sources.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    for name, predictions in (("llm", "llm-goodgap"), ("copy", str(tmp_path / "sources.txt"))):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(f"name: {name}\ndataset: nacgec-dev\nmodel: {{backend: stored, predictions: {predictions}}}\n"
+                          "scoring: {levels: [char]}\n", encoding="utf-8")
+        assert run_cli(["run", "--config", str(config), "--out", str(out), "--no-progress"], cli_env).returncode == 0
+    result = run_cli(["compare", str(out / "llm"), str(out / "copy"), "--out", str(tmp_path / "cmp"),
+                      "--bootstrap", "200"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "## char level by NaCGEC error type" in result.stdout
+    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
+    assert data  # the library's own tests check the figures
+    # A run over another dataset is refused with one clear message.
+    other = tmp_path / "other.para"
+    other.write_text("".join(f"{i}\t{s}\t{s}\n" for i, s in enumerate(sources[:10], 1)), encoding="utf-8")
+    config = tmp_path / "small.yaml"
+    config.write_text(f"name: small\ndataset: {{path: {other}}}\nmodel: {{backend: stored, predictions: {other}}}\n"
+                      "scoring: {levels: [char]}\n", encoding="utf-8")
+    assert run_cli(["run", "--config", str(config), "--out", str(out), "--no-progress"], cli_env).returncode == 0
+    refused = run_cli(["compare", str(out / "llm"), str(out / "small")], cli_env)
+    assert refused.returncode == 2 and len(refused.stderr.strip().split("\n")) == 1
+    assert "Traceback" not in refused.stderr
