@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -110,6 +111,62 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from harness.finetune import jobs
+
+    connection = jobs.Connection(base_url=args.base_url, api_key_env=args.api_key_env)
+    records, configs = Path(args.records), Path(args.configs)
+    if args.action == "prepare":
+        from harness.config import load_config
+        from harness.finetune.prepare import prepare
+
+        config = load_config(args.config, strict_env=False)
+        settings = DataSettings.from_env(data_dir=args.data_dir)
+        for report in prepare(args.train, config, settings, Path(args.out), args.validation,
+                              args.drop_identity, args.drop_duplicates, args.force):
+            print(f"{report.input}: {report.read} pairs read, {report.examples} examples written; "
+                  f"{report.stripped} had stray whitespace; identity pairs {report.identity} "
+                  f"(dropped {report.identity_dropped}); duplicates {report.duplicates} "
+                  f"(dropped {report.duplicates_dropped}); overlap with the evaluation set: "
+                  f"{len(report.exact_overlap)} exact, {len(report.near_overlap)} near (forced)"
+                  if report.exact_overlap or report.near_overlap else
+                  f"{report.input}: {report.read} pairs read, {report.examples} examples written; "
+                  f"{report.stripped} had stray whitespace; identity pairs {report.identity} "
+                  f"(dropped {report.identity_dropped}); duplicates {report.duplicates} "
+                  f"(dropped {report.duplicates_dropped}); no overlap with the evaluation set")
+        print(f"written to {args.out}")
+        return 0
+    if args.action == "validate":
+        from harness.finetune.validate import validate
+
+        result = validate(args.file, args.model, args.epochs)
+        print(result.report())
+        return 0 if result.ok else 2
+    if args.action == "launch":
+        record = jobs.launch(connection, Path(args.train), args.model, records,
+                             Path(args.validation) if args.validation else None, args.epochs, args.suffix, args.seed,
+                             Path(args.config) if args.config else None, poll_s=args.poll)
+        print(f"job {record['job_id']} created ({record['status']}); record {records / (record['job_id'] + '.json')}")
+        print(f"follow it with: python -m harness finetune follow {record['job_id']}")
+        return 0
+    if args.action == "follow":
+        try:
+            record = jobs.follow(connection, args.job, records, configs, poll_s=args.poll)
+        except KeyboardInterrupt:
+            return 130
+        if record["status"] != "succeeded":
+            error = record.get("error") or {}
+            print(f"job {args.job} ended {record['status']}" + (f": {error.get('message')}" if error else ""))
+            return 1
+        return 0
+    if args.action == "cancel":
+        print(f"job {args.job}: {jobs.cancel(connection, args.job)}")
+        return 0
+    for job_id, model, status, fine_tuned in jobs.list_jobs(connection):
+        print(f"{job_id}  {model}  {status}  {fine_tuned or ''}")
+    return 0
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -166,6 +223,43 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--plot", action="store_true", help="a precision/recall PNG (needs matplotlib: the plot extra)")
     compare.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     compare.set_defaults(func=cmd_compare)
+
+    finetune = commands.add_parser("finetune", help="prepare, validate, launch and follow OpenAI fine-tuning")
+    actions = finetune.add_subparsers(dest="action", required=True)
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"), help="API base URL")
+    connection.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable with the key")
+    connection.add_argument("--records", default="results/finetune", help="where job records are kept")
+    connection.add_argument("--configs", default="configs", help="where the run config of a new model goes")
+    prep = actions.add_parser("prepare", parents=[connection], help="chat JSONL rendered with a run config's prompt")
+    prep.add_argument("--train", required=True, help="instruction.json, a para file or chat JSONL (or a manifest path)")
+    prep.add_argument("--validation", default=None)
+    prep.add_argument("--config", required=True, help="the run config whose prompt to use (e.g. configs/gpt35.yaml)")
+    prep.add_argument("--out", required=True, help="directory for train.jsonl (and validation.jsonl)")
+    prep.add_argument("--drop-identity", action="store_true", help="drop pairs whose target equals the source")
+    prep.add_argument("--drop-duplicates", action="store_true", help="drop repeated (source, target) pairs")
+    prep.add_argument("--force", action="store_true", help="train even on sources that overlap the evaluation set")
+    prep.add_argument("--data-dir", default=None)
+    check = actions.add_parser("validate", parents=[connection], help="check a chat JSONL as OpenAI's guide does")
+    check.add_argument("file")
+    check.add_argument("--model", default="gpt-3.5-turbo")
+    check.add_argument("--epochs", type=int, default=3)
+    start = actions.add_parser("launch", parents=[connection], help="upload, create the job, record it")
+    start.add_argument("--train", required=True)
+    start.add_argument("--validation", default=None)
+    start.add_argument("--model", default="gpt-3.5-turbo")
+    start.add_argument("--epochs", type=int, default=None)
+    start.add_argument("--suffix", default=None)
+    start.add_argument("--seed", type=int, default=None)
+    start.add_argument("--config", default=None, help="the run config the data was prepared with")
+    start.add_argument("--poll", type=float, default=1.0, help="seconds between file status checks")
+    watch = actions.add_parser("follow", parents=[connection], help="status, events, losses until the job ends")
+    watch.add_argument("job")
+    watch.add_argument("--poll", type=float, default=10.0, help="seconds between checks")
+    stop = actions.add_parser("cancel", parents=[connection], help="cancel a job")
+    stop.add_argument("job")
+    actions.add_parser("list", parents=[connection], help="recent jobs")
+    finetune.set_defaults(func=cmd_finetune)
 
     show = commands.add_parser("show", help="one sentence of a run: outputs, edits and which matched")
     show.add_argument("run", help="a run directory (results/runs/<name>)")

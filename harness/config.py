@@ -97,8 +97,9 @@ class RunConfig:
 class _Reader:
     """Walks a mapping, remembering the dotted key, so every error says which key is wrong."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, strict_env: bool = True) -> None:
         self.path = path
+        self.strict_env = strict_env
 
     def fail(self, key: str, message: str) -> HarnessError:
         return HarnessError(f"{key}: {message}", self.path)
@@ -147,12 +148,16 @@ class _Reader:
                 return value
             if default is not None:
                 return default
+            if not self.strict_env:
+                return match.group(0)
             raise self.fail(key, f"environment variable {name} is not set")
 
         return _ENV.sub(substitute, text)
 
 
-def load_config(path: str | Path) -> RunConfig:
+def load_config(path: str | Path, strict_env: bool = True) -> RunConfig:
+    """`strict_env=False` leaves unset `${VAR}`s as they are: for uses that need only the
+    prompt and dataset (preparing training data), not the model."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -162,11 +167,11 @@ def load_config(path: str | Path) -> RunConfig:
         mark = getattr(error, "problem_mark", None)
         raise HarnessError(f"invalid YAML: {getattr(error, 'problem', error)}", path,
                            mark.line + 1 if mark else None) from None
-    return parse_config(raw, str(path))
+    return parse_config(raw, str(path), strict_env)
 
 
-def parse_config(raw: Any, where: str) -> RunConfig:
-    r = _Reader(where)
+def parse_config(raw: Any, where: str, strict_env: bool = True) -> RunConfig:
+    r = _Reader(where, strict_env)
     top = r.mapping(raw, "", ("name", "dataset", "model", "prompt", "cleaning", "limits", "scoring", "report"))
     name = r.string(top.get("name"), "name", required=True)
     if not _RUN_NAME.match(name or ""):

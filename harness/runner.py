@@ -50,7 +50,7 @@ def estimate_tokens(messages: Sequence[dict[str, str]], max_tokens: int | None) 
     """Rough: a token per CJK character, a token per 4 other characters, plus the reply budget."""
     chars = "".join(m["content"] for m in messages)
     cjk = sum(1 for ch in chars if "\u4e00" <= ch <= "\u9fff")
-    return cjk + (len(chars) - cjk) // 4 + 4 * len(messages) + (max_tokens or 256)
+    return cjk + (len(chars) - cjk) // 4 + 4 * len(messages) + (256 if max_tokens is None else max_tokens)
 
 
 def backoff(attempt: int, rng: random.Random, retry_after: float | None) -> float:

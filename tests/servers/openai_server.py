@@ -3,17 +3,49 @@
 Usage:
   openai_server.py [--port 0] [--latency-ms 0] [--seed 0] [--fault-rate 0.0] [--faults 429,500]
                    [--fail-first 0] [--max-faults-per-body 3] [--retry-after-ms 50] [--hang-s 5]
-                   [--log FILE]
+                   [--log FILE] [--platform] [--file-processing-s 0] [--ft-step-s 0.2]
+                   [--batch-step-s 0.2]
 
 Prints `PORT <n>` as its first stdout line (flushed) and nothing else on stdout.
 
-Routes (see ROUTES; add more there, e.g. /v1/files, /v1/fine_tuning/jobs, /v1/batches):
+Routes (see ROUTES; add more there):
   POST /v1/chat/completions   a deterministic "model": replies with the last line (stripped) of
                               the last user message. A model name containing `echo-prompt`
                               replies with the whole user content; one containing `prefix`
                               replies `修改后的句子：` + the last line.
   GET  /v1/models             a short list of models.
   POST /v1/_admin/shutdown    stops the server.
+
+With --platform (off by default, so that those paths stay unknown-URL 404s), in-memory Files,
+Fine-tuning and Batch APIs, kept per server process and driven by the time elapsed since each
+object was created (no background threads: every request computes the state it sees):
+  POST /v1/files (multipart: file, purpose), GET /v1/files [?purpose&order&limit&after],
+  GET /v1/files/{id}, GET /v1/files/{id}/content, DELETE /v1/files/{id}
+      an upload is "uploaded" for --file-processing-s, then "processed"; jobs and batches refuse a
+      file that is not processed yet.
+  POST /v1/fine_tuning/jobs, GET /v1/fine_tuning/jobs [?limit&after], GET .../{id},
+  POST .../{id}/cancel, GET .../{id}/events [?limit&after], GET .../{id}/checkpoints [?limit&after]
+      the training file (and validation file) must exist (else 404), have purpose fine-tune, and
+      be JSONL whose lines are objects with a `messages` list (else 400). Each --ft-step-s:
+      validating_files -> queued -> running -> succeeded, with events (newest first), metrics
+      events "Step k/N: training loss=x.xx", checkpoints for the last (up to) 3 epochs, a result
+      file (purpose fine-tune-results, step_metrics.csv base64-encoded as OpenAI serves it) and
+      fine_tuned_model `ft:<model>:test-org:<suffix or custom>:<8 chars of the id>`. A suffix
+      containing `fail` fails halfway through running with error {code: "scripted_failure"}.
+      Cancel moves a job that has not finished to cancelled at once.
+  POST /v1/batches, GET /v1/batches [?limit&after], GET .../{id}, POST .../{id}/cancel
+      endpoint /v1/chat/completions only, completion_window 24h, an input file with purpose batch.
+      Each --batch-step-s: validating -> in_progress -> finalizing -> completed. Every request
+      body is answered exactly as POST /v1/chat/completions would (no faults, no latency; only
+      `id` and `created` differ), in an output file (purpose batch_output) whose lines are in an
+      order shuffled by --seed (never the input order when there are 2+ lines); bodies it would
+      reject go to an error file with response {status_code: 400, ...} and error {code, message}.
+      A malformed input line (not JSON, no custom_id, duplicate custom_id, method not POST, url not
+      the endpoint) fails the whole batch at validation, with errors.data [{code, line, message}].
+      metadata {"test_outcome": "failed"} fails the batch after validating; "expired" expires it
+      after in_progress with the first half (rounded down) of the requests done and the rest in
+      the error file with error code batch_expired. Cancel: cancelling for one step, then
+      cancelled, keeping what was done (the rest in the error file with code batch_cancelled).
 
 Faults (only on routes marked `model_call`) are decided per request body (canonical JSON:
 sorted keys, compact separators, UTF-8) and the attempt number of that body, so a retry of the
@@ -27,13 +59,18 @@ that is not JSON), empty (200 with content ""), disconnect (close the socket, no
 
 --log FILE appends one JSON line per request, after its outcome is decided and before the
 response is sent: seq, t, method, path, body, body_sha256, attempt, outcome, status,
-auth_sha256 (the sha256 of the Authorization header, never the header itself).
+auth_sha256 (the sha256 of the Authorization header, never the header itself). A multipart
+request (a file upload) is logged with body null, its body_sha256 over the raw bytes, and
+`filename`: the name of its file part.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import email.message
 import hashlib
+import math
 import http.server
 import json
 import random
@@ -67,6 +104,10 @@ class Config:
     retry_after_ms: int = 50
     hang_s: float = 5.0
     log: Path | None = None
+    platform: bool = False
+    file_processing_s: float = 0.0
+    ft_step_s: float = 0.2
+    batch_step_s: float = 0.2
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -91,12 +132,22 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--retry-after-ms", type=int, default=50)
     p.add_argument("--hang-s", type=float, default=5.0)
     p.add_argument("--log", type=Path, default=None, metavar="FILE")
+    p.add_argument("--platform", action="store_true",
+                   help="serve /v1/files, /v1/fine_tuning/jobs and /v1/batches (otherwise unknown URLs)")
+    p.add_argument("--file-processing-s", type=float, default=0.0,
+                   help="an uploaded file is 'uploaded' this long, then 'processed'")
+    p.add_argument("--ft-step-s", type=float, default=0.2, help="seconds per fine-tuning job state")
+    p.add_argument("--batch-step-s", type=float, default=0.2, help="seconds per batch state")
     a = p.parse_args(argv)
     if not 0.0 <= a.fault_rate <= 1.0:
         p.error("--fault-rate must be within [0, 1]")
+    for name in ("file_processing_s", "ft_step_s", "batch_step_s"):
+        if getattr(a, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be >= 0")
     return Config(port=a.port, latency_ms=a.latency_ms, seed=a.seed, fault_rate=a.fault_rate,
                   faults=a.faults, fail_first=a.fail_first, max_faults_per_body=a.max_faults_per_body,
-                  retry_after_ms=a.retry_after_ms, hang_s=a.hang_s, log=a.log)
+                  retry_after_ms=a.retry_after_ms, hang_s=a.hang_s, log=a.log, platform=a.platform,
+                  file_processing_s=a.file_processing_s, ft_step_s=a.ft_step_s, batch_step_s=a.batch_step_s)
 
 
 # --------------------------------------------------------------------------- shared state
@@ -119,6 +170,7 @@ class State:
         self._log_lock = threading.Lock()
         self._log_fh = open(config.log, "a", encoding="utf-8") if config.log else None
         self.server: http.server.ThreadingHTTPServer | None = None
+        self.platform = Platform(config)
 
     def decide(self, body_sha: str, model_call: bool) -> tuple[int, int, str]:
         """Return (seq, attempt, outcome) for a request that just arrived."""
@@ -174,6 +226,7 @@ class Request:
     attempt: int
     outcome: str                    # "ok" or the fault kind decided for this attempt
     state: State
+    form: dict[str, FormPart] | None = None   # a multipart/form-data body, by field name
 
 
 @dataclass
@@ -215,7 +268,11 @@ def fake_model_reply(model: str, messages: list[Any]) -> str:
 
 
 def chat_completions(req: Request) -> Response:
-    body = req.body
+    return chat_completion(req.body, req.outcome, f"chatcmpl-test-{req.seq}")
+
+
+def chat_completion(body: Any, outcome: str, completion_id: str) -> Response:
+    """The answer of POST /v1/chat/completions to `body` (also used for the requests of a batch)."""
     if not isinstance(body, dict):
         return error_response(400, "We could not parse the JSON body of your request.", "invalid_request_error")
     messages = body.get("messages")
@@ -229,10 +286,10 @@ def chat_completions(req: Request) -> Response:
         return error_response(400, "this test server supports only n=1", "invalid_request_error", param="n")
     if body.get("stream"):
         return error_response(400, "this test server does not stream", "invalid_request_error", param="stream")
-    content = "" if req.outcome == "empty" else fake_model_reply(model, messages)
+    content = "" if outcome == "empty" else fake_model_reply(model, messages)
     prompt_chars = sum(len(message_text(m.get("content"))) for m in messages if isinstance(m, dict))
     return Response(200, {
-        "id": f"chatcmpl-test-{req.seq}",
+        "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
@@ -268,6 +325,7 @@ class Route:
     pattern: str                                  # e.g. "/v1/files/{file_id}/content"
     handler: Callable[[Request], Response]
     model_call: bool = False                      # gets --latency-ms and the faults
+    platform: bool = False                        # served only with --platform
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:
@@ -284,18 +342,36 @@ class Route:
         return params
 
 
-# To grow: add Route("POST", "/v1/files", upload_file), Route("GET", "/v1/batches/{batch_id}", ...).
+# To grow: add Route("POST", "/v1/...", handler); a handler may raise ApiError.
 ROUTES: list[Route] = [
     Route("POST", "/v1/chat/completions", chat_completions, model_call=True),
     Route("GET", "/v1/models", list_models),
     Route("POST", "/v1/_admin/shutdown", admin_shutdown),
+    Route("POST", "/v1/files", upload_file, platform=True),
+    Route("GET", "/v1/files", list_files, platform=True),
+    Route("GET", "/v1/files/{file_id}", retrieve_file, platform=True),
+    Route("DELETE", "/v1/files/{file_id}", delete_file, platform=True),
+    Route("GET", "/v1/files/{file_id}/content", file_content, platform=True),
+    Route("POST", "/v1/fine_tuning/jobs", create_ft_job, platform=True),
+    Route("GET", "/v1/fine_tuning/jobs", list_ft_jobs, platform=True),
+    Route("GET", "/v1/fine_tuning/jobs/{job_id}", retrieve_ft_job, platform=True),
+    Route("POST", "/v1/fine_tuning/jobs/{job_id}/cancel", cancel_ft_job, platform=True),
+    Route("GET", "/v1/fine_tuning/jobs/{job_id}/events", list_ft_events, platform=True),
+    Route("GET", "/v1/fine_tuning/jobs/{job_id}/checkpoints", list_ft_checkpoints, platform=True),
+    Route("POST", "/v1/batches", create_batch, platform=True),
+    Route("GET", "/v1/batches", list_batches, platform=True),
+    Route("GET", "/v1/batches/{batch_id}", retrieve_batch, platform=True),
+    Route("POST", "/v1/batches/{batch_id}/cancel", cancel_batch, platform=True),
 ]
 
 
-def find_route(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-    """(route, path params, whether some route has this path with another method)."""
+def find_route(method: str, path: str, platform: bool = False) -> tuple[Route | None, dict[str, str], bool]:
+    """(route, path params, whether some route has this path with another method). Routes marked
+    `platform` count only when `platform` is true."""
     other_method = False
     for route in ROUTES:
+        if route.platform and not platform:
+            continue
         params = route.match(method, path)
         if params is not None:
             return route, params, False
@@ -348,12 +424,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 body = None
+        form: dict[str, FormPart] | None = None
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            try:
+                form = parse_multipart(raw, content_type)
+            except ValueError:
+                form = None           # the route answers 400 for a form it cannot read
         body_sha = hashlib.sha256(canonical_json(body) if body is not None else raw).hexdigest()
         split = urllib.parse.urlsplit(self.path)
-        route, params, other_method = find_route(self.command, split.path)
+        route, params, other_method = find_route(self.command, split.path, platform=config.platform)
         seq, attempt, outcome = state.decide(body_sha, model_call=bool(route and route.model_call))
         req = Request(self.command, split.path, params, urllib.parse.parse_qs(split.query), self.headers,
-                      raw, body, seq, attempt, outcome, state)
+                      raw, body, seq, attempt, outcome, state, form)
 
         if route is None:
             resp = (error_response(405, f"Method {self.command} not allowed on {split.path}", "invalid_request_error")
@@ -375,17 +458,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:  # ok, empty, timeout: a normal answer (empty blanks the content)
             try:
                 resp = route.handler(req)
+            except ApiError as exc:
+                resp = exc.response()
             except Exception as exc:  # a bug in a route: say so instead of dropping the connection
                 traceback.print_exc(file=sys.stderr)
                 resp = error_response(500, f"test server bug in {route.pattern}: {exc!r}", "test_server_bug")
 
         auth = self.headers.get("Authorization")
-        state.write_log({
+        record = {
             "seq": seq, "t": arrived, "method": self.command, "path": split.path, "body": body,
             "body_sha256": body_sha, "attempt": attempt, "outcome": outcome,
             "status": resp.status or None,
             "auth_sha256": hashlib.sha256(auth.encode("utf-8")).hexdigest() if auth is not None else None,
-        })
+        }
+        if form is not None:
+            record["filename"] = next((part.filename for part in form.values() if part.filename is not None), None)
+        state.write_log(record)
 
         if route is not None and route.model_call:
             delay = config.latency_ms / 1000 + (config.hang_s if outcome == "timeout" else 0.0)
