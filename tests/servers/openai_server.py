@@ -319,6 +319,778 @@ def admin_shutdown(req: Request) -> Response:
     return Response(200, {"ok": True})
 
 
+# --------------------------------------------------------------------------- platform: files, fine-tuning jobs, batches
+#
+# Everything lives in one Platform per server process, behind one lock (never held while sleeping).
+# Jobs and batches keep their creation time (time.monotonic()) and every request computes what it
+# sees from it, always as `now >= created + offset`, so that a job, its events and its files agree.
+# The files a job or a batch makes are stored when it is created (or cancelled), each with the time
+# from which it is listed and served.
+
+FT_ORG = "test-org"
+FT_ORGANIZATION_ID = "org-test"
+FT_DEFAULT_EPOCHS = 3
+FT_METRIC_EVENTS = 20             # at most this many "Step k/N" events per job
+FT_KEPT_CHECKPOINTS = 3           # checkpoints of the last epochs, as OpenAI keeps them
+FT_FAIL_CODE = "scripted_failure"
+FT_FAIL_MESSAGE = "Fine-tuning failed (scripted by the test server: the job's suffix contains 'fail')."
+BATCH_ENDPOINTS = ("/v1/chat/completions",)
+BATCH_WINDOWS = ("24h",)
+BATCH_TEST_OUTCOMES = ("completed", "failed", "expired")
+BATCH_FAIL_MESSAGE = "Batch failed (scripted by the test server: metadata test_outcome=failed)."
+BATCH_EXPIRED = ("batch_expired", "This request could not be executed before the completion window expired.")
+BATCH_CANCELLED = ("batch_cancelled", "This request was not executed because the batch was cancelled.")
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+
+
+class ApiError(Exception):
+    """Raised by a route to answer with an OpenAI-style error."""
+
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 type_: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
+
+    def response(self) -> Response:
+        return error_response(self.status, self.message, self.type, code=self.code, param=self.param)
+
+
+@dataclass
+class FormPart:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def parse_multipart(raw: bytes, content_type: str) -> dict[str, FormPart]:
+    """The fields of a multipart/form-data body, by name; ValueError if it is not one."""
+    header = email.message.Message()
+    header["Content-Type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise ValueError("multipart/form-data without a boundary")
+    chunks = (b"\r\n" + raw).split(b"\r\n--" + boundary.encode("latin-1"))
+    parts: dict[str, FormPart] = {}
+    for chunk in chunks[1:]:
+        if chunk.startswith(b"--"):
+            return parts
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("a multipart part without a blank line after its headers")
+        part_headers = email.message.Message()
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                part_headers[name.strip()] = value.strip()
+        field_name = part_headers.get_param("name", header="content-disposition")
+        if not isinstance(field_name, str):
+            raise ValueError("a multipart part without a name")
+        parts[field_name] = FormPart(field_name, part_headers.get_filename(), part_headers.get("Content-Type"), data)
+    raise ValueError("a multipart body without its closing delimiter")
+
+
+def hashed_id(prefix: str, *parts: object, length: int = 24) -> str:
+    return prefix + hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).hexdigest()[:length]
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).digest()[:8], "big"))
+
+
+def query_value(req: Request, name: str) -> str | None:
+    values = req.query.get(name)
+    return values[-1] if values else None
+
+
+def cursor_page(req: Request, objects: list[dict[str, Any]], default_limit: int, max_limit: int) -> Response:
+    """One page of `objects` (already in the list's order) for ?limit and ?after (an object id)."""
+    text = query_value(req, "limit")
+    limit = default_limit
+    if text is not None:
+        try:
+            limit = int(text)
+        except ValueError:
+            raise ApiError(400, f"Invalid 'limit': {text!r} is not an integer.", param="limit") from None
+        if not 1 <= limit <= max_limit:
+            raise ApiError(400, f"Invalid 'limit': {limit} is not between 1 and {max_limit}.", param="limit")
+    after = query_value(req, "after")
+    if after is not None:
+        ids = [o["id"] for o in objects]
+        objects = objects[ids.index(after) + 1:] if after in ids else []
+    data = objects[:limit]
+    return Response(200, {"object": "list", "data": data, "has_more": len(objects) > limit,
+                          "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
+
+
+def json_object_body(req: Request) -> dict[str, Any]:
+    if not isinstance(req.body, dict):
+        raise ApiError(400, "We could not parse the JSON body of your request (a JSON object is expected).")
+    return req.body
+
+
+def shuffled(lines: list[Any], *seed_parts: object) -> list[Any]:
+    """`lines` in a seeded random order, never the given order when there are 2 or more."""
+    order = list(range(len(lines)))
+    seeded_rng(*seed_parts).shuffle(order)
+    if len(order) > 1 and order == sorted(order):
+        order = order[1:] + order[:1]
+    return [lines[i] for i in order]
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+    created: float                # time.monotonic() from which it is listed and served
+    processed: float              # "uploaded" before, "processed" from then on
+
+
+@dataclass
+class FtEvent:
+    id: str
+    offset: float                 # seconds after the job's creation
+    level: str
+    message: str
+    type: str = "message"
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class FtJob:
+    id: str
+    created: float                # time.monotonic()
+    step: float                   # --ft-step-s
+    model: str
+    training_file: str
+    validation_file: str | None
+    suffix: str | None
+    seed: int
+    hyperparameters: dict[str, Any]
+    metadata: Any
+    n_epochs: int
+    steps_per_epoch: int
+    tokens_per_epoch: int
+    fails: bool
+    result_file_id: str | None = None
+    events: list[FtEvent] = field(default_factory=list)            # oldest first
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)  # oldest first, shown once succeeded
+    cancelled: float | None = None
+
+    @property
+    def total_steps(self) -> int:
+        return self.n_epochs * self.steps_per_epoch
+
+    @property
+    def end(self) -> float:       # seconds after creation at which it succeeds or fails
+        return self.step * (2.5 if self.fails else 3.0)
+
+    @property
+    def fine_tuned_model(self) -> str:
+        return f"ft:{self.model}:{FT_ORG}:{self.suffix or 'custom'}:{self.id.removeprefix('ftjob-')[:8]}"
+
+    def status(self, now: float) -> str:
+        if self.cancelled is not None and now >= self.cancelled:
+            return "cancelled"
+        if now >= self.created + self.end:
+            return "failed" if self.fails else "succeeded"
+        if now >= self.created + 2 * self.step:
+            return "running"
+        if now >= self.created + self.step:
+            return "queued"
+        return "validating_files"
+
+
+@dataclass
+class BatchRequest:
+    custom_id: str
+    line_id: str                  # the `id` of its output line
+    request_id: str
+    status_code: int
+    body: Any                     # the chat.completion, or the error body
+
+    def result_line(self) -> dict[str, Any]:
+        response = {"status_code": self.status_code, "request_id": self.request_id, "body": self.body}
+        error = None
+        if self.status_code != 200:
+            err = self.body.get("error", {}) if isinstance(self.body, dict) else {}
+            error = {"code": err.get("code") or "invalid_request", "message": err.get("message", "")}
+        return {"id": self.line_id, "custom_id": self.custom_id, "response": response, "error": error}
+
+    def unexecuted_line(self, code: str, message: str) -> dict[str, Any]:
+        return {"id": self.line_id, "custom_id": self.custom_id, "response": None,
+                "error": {"code": code, "message": message}}
+
+
+@dataclass
+class Batch:
+    id: str
+    created: float                # time.monotonic()
+    step: float                   # --batch-step-s
+    endpoint: str
+    completion_window: str
+    input_file_id: str
+    metadata: Any
+    model: str | None
+    requests: list[BatchRequest]
+    outcome: str                  # completed | failed | expired: where it goes unless cancelled
+    errors: list[dict[str, Any]]  # the errors.data of a failed batch
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    cancelled: float | None = None
+
+    def status(self, now: float) -> str:
+        if self.cancelled is not None and now >= self.cancelled:
+            return "cancelled" if now >= self.cancelled + self.step else "cancelling"
+        if now < self.created + self.step:
+            return "validating"
+        if self.outcome == "failed":
+            return "failed"
+        if now < self.created + 2 * self.step:
+            return "in_progress"
+        if self.outcome == "expired":
+            return "expired"
+        return "finalizing" if now < self.created + 3 * self.step else "completed"
+
+    def reached(self, now: float, offset_steps: float) -> bool:
+        """Whether the batch got `offset_steps` steps past creation before now (and before a cancel)."""
+        at = now if self.cancelled is None else min(now, self.cancelled)
+        return at >= self.created + offset_steps * self.step
+
+    def processed(self, now: float) -> int:
+        """How many requests (the first ones, in input order) are done by now."""
+        if self.outcome == "failed" or not self.reached(now, 1):
+            return 0
+        limit = len(self.requests) // 2 if self.outcome == "expired" else len(self.requests)
+        if self.reached(now, 2):
+            return limit
+        at = now if self.cancelled is None else min(now, self.cancelled)
+        return min(limit, int(limit * (at - self.created - self.step) / self.step))
+
+
+class Platform:
+    """The in-memory Files, Fine-tuning and Batch APIs of one server process."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._counter = 0
+        self._wall0, self._mono0 = time.time(), time.monotonic()
+        self.files: dict[str, StoredFile] = {}
+        self.jobs: dict[str, FtJob] = {}
+        self.batches: dict[str, Batch] = {}
+
+    def unix(self, mono: float) -> int:
+        return int(self._wall0 + (mono - self._mono0))
+
+    def _new_id(self, prefix: str, kind: str) -> str:
+        self._counter += 1
+        return hashed_id(prefix, self.config.seed, kind, self._counter)
+
+    # ----------------------------------------------------------------- files
+
+    def file_json(self, f: StoredFile, now: float) -> dict[str, Any]:
+        return {"id": f.id, "object": "file", "bytes": len(f.data), "created_at": self.unix(f.created),
+                "filename": f.filename, "purpose": f.purpose,
+                "status": "processed" if now >= f.processed else "uploaded",
+                "status_details": None, "expires_at": None}
+
+    def _file(self, file_id: str, now: float, param: str = "file_id") -> StoredFile:
+        f = self.files.get(file_id)
+        if f is None or now < f.created:
+            raise ApiError(404, f"No such File object: {file_id}", param=param, code="file_not_found")
+        return f
+
+    def _usable_file(self, file_id: Any, param: str, purpose: str, use: str, now: float) -> StoredFile:
+        if not isinstance(file_id, str) or not file_id:
+            raise ApiError(400, f"Missing required parameter: '{param}'.", param=param,
+                           code="missing_required_parameter")
+        f = self._file(file_id, now, param)
+        if f.purpose != purpose:
+            raise ApiError(400, f"File {file_id} has purpose '{f.purpose}', but {use} needs a file with purpose "
+                                f"'{purpose}'.", param=param, code="invalid_file_purpose")
+        if now < f.processed:
+            raise ApiError(400, f"File {file_id} is still being processed and is not ready to be used for {use}. "
+                                "Please try again later.", param=param, code="file_not_ready")
+        return f
+
+    def _add_made_file(self, file_id: str, filename: str, purpose: str, data: bytes, at: float) -> None:
+        self.files[file_id] = StoredFile(file_id, filename, purpose, data, created=at, processed=at)
+
+    def upload_file(self, req: Request) -> Response:
+        form = req.form
+        if form is None:
+            raise ApiError(400, "Expected a multipart/form-data body with the fields 'file' and 'purpose'.")
+        part, purpose_part = form.get("file"), form.get("purpose")
+        if part is None or part.filename is None:
+            raise ApiError(400, "Missing required parameter: 'file' (a file part).", param="file",
+                           code="missing_required_parameter")
+        purpose = purpose_part.data.decode("utf-8", "replace") if purpose_part is not None else ""
+        if purpose not in FILE_PURPOSES:
+            raise ApiError(400, f"Invalid value for 'purpose': {purpose!r}; expected one of "
+                                f"{', '.join(FILE_PURPOSES)}.", param="purpose")
+        with self._lock:
+            now = time.monotonic()
+            f = StoredFile(self._new_id("file-", "file"), part.filename, purpose, part.data, created=now,
+                           processed=now + self.config.file_processing_s)
+            self.files[f.id] = f
+            return Response(200, self.file_json(f, now))
+
+    def list_files(self, req: Request) -> Response:
+        purpose, order = query_value(req, "purpose"), query_value(req, "order") or "desc"
+        if order not in ("asc", "desc"):
+            raise ApiError(400, f"Invalid 'order': {order!r}; expected 'asc' or 'desc'.", param="order")
+        with self._lock:
+            now = time.monotonic()
+            files = sorted((f for f in self.files.values() if now >= f.created and purpose in (None, f.purpose)),
+                           key=lambda f: f.created, reverse=order == "desc")
+            objects = [self.file_json(f, now) for f in files]
+        return cursor_page(req, objects, default_limit=10000, max_limit=10000)
+
+    def retrieve_file(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            return Response(200, self.file_json(self._file(req.params["file_id"], now), now))
+
+    def delete_file(self, req: Request) -> Response:
+        with self._lock:
+            f = self._file(req.params["file_id"], time.monotonic())
+            del self.files[f.id]
+        return Response(200, {"id": f.id, "object": "file", "deleted": True})
+
+    def file_content(self, req: Request) -> Response:
+        with self._lock:
+            f = self._file(req.params["file_id"], time.monotonic())
+        return Response(200, f.data, content_type="application/octet-stream")
+
+    # ----------------------------------------------------------------- fine-tuning jobs
+
+    @staticmethod
+    def _chat_examples(f: StoredFile, param: str) -> tuple[int, int]:
+        """(examples, characters of message contents) of a chat fine-tuning file, or ApiError 400."""
+        def bad(why: str) -> ApiError:
+            return ApiError(400, f"Invalid file format for {param} {f.id}: {why}", param=param,
+                            code="invalid_file_format")
+        try:
+            text = f.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad("it is not UTF-8 text.") from None
+        examples = chars = 0
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise bad(f"line {lineno} is not valid JSON.") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list) or not obj["messages"]:
+                raise bad(f"line {lineno} is not a JSON object with a non-empty 'messages' list.")
+            examples += 1
+            chars += sum(len(message_text(m.get("content"))) for m in obj["messages"] if isinstance(m, dict))
+        if examples == 0:
+            raise bad("it has no examples.")
+        return examples, chars
+
+    @staticmethod
+    def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
+        hp = body.get("hyperparameters") or {}
+        if not isinstance(hp, dict):
+            raise ApiError(400, "'hyperparameters' must be an object.", param="hyperparameters")
+        method = body.get("method")
+        if method is not None:
+            if not isinstance(method, dict) or method.get("type", "supervised") != "supervised":
+                raise ApiError(400, "This test server supports only method type 'supervised'.", param="method")
+            supervised = method.get("supervised") or {}
+            method_hp = supervised.get("hyperparameters") or {} if isinstance(supervised, dict) else None
+            if not isinstance(method_hp, dict):
+                raise ApiError(400, "'method.supervised.hyperparameters' must be an object.", param="method")
+            hp = {**hp, **method_hp}
+
+        def number(name: str, default: Any, kind: type, low: float, high: float) -> Any:
+            value = hp.get(name, "auto")
+            if value in ("auto", None):
+                return default
+            if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) \
+                    or not low <= value <= high:
+                raise ApiError(400, f"Invalid value for 'hyperparameters.{name}': {value!r} (expected 'auto' or a "
+                                    f"number in [{low:g}, {high:g}]).", param=f"hyperparameters.{name}")
+            return value
+
+        return {"n_epochs": number("n_epochs", FT_DEFAULT_EPOCHS, int, 1, 50),
+                "batch_size": number("batch_size", 1, int, 1, 256),
+                "learning_rate_multiplier": number("learning_rate_multiplier", 2.0, float, 1e-9, 100)}
+
+    def _ft_metrics(self, job: FtJob, step: int) -> dict[str, Any]:
+        rng = seeded_rng(self.config.seed, job.id, "loss", step)
+        train = 0.35 + 1.8 * math.exp(-4.0 * step / job.total_steps) + rng.uniform(-0.05, 0.05)
+        metrics: dict[str, Any] = {"step": step, "train_loss": round(train, 4),
+                                   "train_mean_token_accuracy": round(min(0.99, max(0.0, 1 - train / 2.5)), 4)}
+        if job.validation_file is not None:
+            valid = train + 0.08 + rng.uniform(-0.03, 0.03)
+            metrics["valid_loss"] = round(valid, 4)
+            metrics["valid_mean_token_accuracy"] = round(min(0.99, max(0.0, 1 - valid / 2.5)), 4)
+        return metrics
+
+    def _ft_timeline(self, job: FtJob) -> None:
+        """Fill the events (and the checkpoints, shown once the job has succeeded) of a new job."""
+        s, total = job.step, job.total_steps
+
+        def add(offset: float, message: str, level: str = "info", type_: str = "message",
+                data: dict[str, Any] | None = None) -> None:
+            event_id = hashed_id("ftevent-", self.config.seed, job.id, len(job.events))
+            job.events.append(FtEvent(event_id, offset, level, message, type_, data))
+
+        add(0, f"Created fine-tuning job: {job.id}")
+        validating = f"Validating training file: {job.training_file}"
+        if job.validation_file is not None:
+            validating += f" and validation file: {job.validation_file}"
+        add(0, validating)
+        add(s, "Files validated, moving job to queued state")
+        add(2 * s, "Fine-tuning job started")
+        steps = sorted({max(1, round(total * i / FT_METRIC_EVENTS)) for i in range(1, FT_METRIC_EVENTS + 1)}) \
+            if total > FT_METRIC_EVENTS else list(range(1, total + 1))
+        for step in steps:
+            offset = 2 * s + s * step / total
+            if job.fails and offset >= job.end:
+                break
+            m = self._ft_metrics(job, step)
+            message = f"Step {step}/{total}: training loss={m['train_loss']:.2f}"
+            if "valid_loss" in m:
+                message += f", validation loss={m['valid_loss']:.2f}"
+            add(offset, message, type_="metrics", data={**m, "total_steps": total})
+        if job.fails:
+            add(job.end, f"Fine-tuning job failed: {FT_FAIL_MESSAGE}", level="error")
+            return
+        add(job.end, "New fine-tuned model created")
+        for epoch in range(max(1, job.n_epochs - FT_KEPT_CHECKPOINTS + 1), job.n_epochs + 1):
+            step = epoch * job.steps_per_epoch
+            m = self._ft_metrics(job, step)
+            if "valid_loss" in m:
+                m["full_valid_loss"] = m["valid_loss"]
+                m["full_valid_mean_token_accuracy"] = m["valid_mean_token_accuracy"]
+            job.checkpoints.append({
+                "object": "fine_tuning.job.checkpoint", "id": hashed_id("ftckpt_", self.config.seed, job.id, step),
+                "created_at": self.unix(job.created + job.end), "fine_tuning_job_id": job.id, "step_number": step,
+                "fine_tuned_model_checkpoint": f"{job.fine_tuned_model}:ckpt-step-{step}", "metrics": m})
+            add(job.end, f"Checkpoint created at step {step}")
+        add(job.end, "The job has successfully completed")
+
+    def _ft_result_csv(self, job: FtJob) -> bytes:
+        rows = ["step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"]
+        for step in range(1, job.total_steps + 1):
+            m = self._ft_metrics(job, step)
+            rows.append(f"{step},{m['train_loss']},{m['train_mean_token_accuracy']},"
+                        f"{m.get('valid_loss', '')},{m.get('valid_mean_token_accuracy', '')}")
+        return base64.b64encode(("\n".join(rows) + "\n").encode("utf-8"))   # OpenAI serves it base64-encoded
+
+    def ft_job_json(self, job: FtJob, now: float) -> dict[str, Any]:
+        status = job.status(now)
+        finished = status in ("succeeded", "failed")
+        succeeded = status == "succeeded"
+        return {
+            "object": "fine_tuning.job", "id": job.id, "model": job.model, "created_at": self.unix(job.created),
+            "finished_at": self.unix(job.created + job.end) if finished else None,
+            "fine_tuned_model": job.fine_tuned_model if succeeded else None,
+            "organization_id": FT_ORGANIZATION_ID,
+            "result_files": [job.result_file_id] if succeeded and job.result_file_id else [],
+            "status": status, "training_file": job.training_file, "validation_file": job.validation_file,
+            "hyperparameters": dict(job.hyperparameters),
+            "method": {"type": "supervised", "supervised": {"hyperparameters": dict(job.hyperparameters)}},
+            "trained_tokens": job.tokens_per_epoch * job.n_epochs if succeeded else None,
+            "error": {"code": FT_FAIL_CODE, "message": FT_FAIL_MESSAGE, "param": None} if status == "failed" else None,
+            "seed": job.seed,
+            "estimated_finish": self.unix(job.created + job.end) if status in ("queued", "running") else None,
+            "integrations": [], "metadata": job.metadata, "user_provided_suffix": job.suffix,
+        }
+
+    def _job(self, job_id: str) -> FtJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"No such fine-tuning job: {job_id}", param="fine_tuning_job_id", code="not_found")
+        return job
+
+    def create_ft_job(self, req: Request) -> Response:
+        body = json_object_body(req)
+        model, suffix, seed = body.get("model"), body.get("suffix"), body.get("seed")
+        if not isinstance(model, str) or not model:
+            raise ApiError(400, "Missing required parameter: 'model'.", param="model",
+                           code="missing_required_parameter")
+        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 64):
+            raise ApiError(400, "'suffix' must be a string of at most 64 characters.", param="suffix")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ApiError(400, "'seed' must be an integer.", param="seed")
+        hp = self._hyperparameters(body)
+        with self._lock:
+            now = time.monotonic()
+            training = self._usable_file(body.get("training_file"), "training_file", "fine-tune", "fine-tuning", now)
+            examples, chars = self._chat_examples(training, "training_file")
+            validation_id = body.get("validation_file")
+            if validation_id is not None:
+                self._chat_examples(self._usable_file(validation_id, "validation_file", "fine-tune", "fine-tuning",
+                                                      now), "validation_file")
+            job_id = self._new_id("ftjob-", "ftjob")
+            job = FtJob(
+                id=job_id, created=now, step=self.config.ft_step_s, model=model, training_file=training.id,
+                validation_file=validation_id, suffix=suffix,
+                seed=seed if seed is not None else seeded_rng(self.config.seed, job_id).randrange(2 ** 31),
+                hyperparameters=hp, metadata=body.get("metadata"), n_epochs=hp["n_epochs"],
+                steps_per_epoch=math.ceil(examples / hp["batch_size"]), tokens_per_epoch=chars,
+                fails="fail" in (suffix or ""))
+            self._ft_timeline(job)
+            if not job.fails:
+                job.result_file_id = hashed_id("file-", self.config.seed, job.id, "result")
+                self._add_made_file(job.result_file_id, "step_metrics.csv", "fine-tune-results",
+                                    self._ft_result_csv(job), now + job.end)
+            self.jobs[job.id] = job
+            return Response(200, self.ft_job_json(job, now))
+
+    def list_ft_jobs(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            objects = [self.ft_job_json(job, now) for job in reversed(list(self.jobs.values()))]
+        return cursor_page(req, objects, default_limit=20, max_limit=100)
+
+    def retrieve_ft_job(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            return Response(200, self.ft_job_json(self._job(req.params["job_id"]), now))
+
+    def cancel_ft_job(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            job = self._job(req.params["job_id"])
+            status = job.status(now)
+            if status in ("succeeded", "failed", "cancelled"):
+                raise ApiError(400, f"Job {job.id} has already finished (status '{status}') and cannot be cancelled.",
+                               param="fine_tuning_job_id", code="invalid_job_status")
+            job.cancelled = now
+            job.events = [e for e in job.events if now >= job.created + e.offset]
+            job.events.append(FtEvent(hashed_id("ftevent-", self.config.seed, job.id, "cancelled"), now - job.created,
+                                      "info", "Fine-tuning job cancelled"))
+            job.checkpoints = []
+            if job.result_file_id is not None:
+                self.files.pop(job.result_file_id, None)
+                job.result_file_id = None
+            return Response(200, self.ft_job_json(job, now))
+
+    def list_ft_events(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            job = self._job(req.params["job_id"])
+            objects = [{"object": "fine_tuning.job.event", "id": e.id, "created_at": self.unix(job.created + e.offset),
+                        "level": e.level, "message": e.message, "type": e.type, "data": e.data}
+                       for e in reversed(job.events) if now >= job.created + e.offset]
+        return cursor_page(req, objects, default_limit=20, max_limit=1000)
+
+    def list_ft_checkpoints(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            job = self._job(req.params["job_id"])
+            objects = list(reversed(job.checkpoints)) if job.status(now) == "succeeded" else []
+        return cursor_page(req, objects, default_limit=10, max_limit=100)
+
+    # ----------------------------------------------------------------- batches
+
+    def _batch_requests(self, batch_id: str, data: bytes, endpoint: str) -> tuple[list[BatchRequest], list[dict]]:
+        """The requests of a batch input file, answered now; or the errors that fail the batch."""
+        seed = self.config.seed
+        requests: list[BatchRequest] = []
+        errors: list[dict[str, Any]] = []
+        seen: set[str] = set()
+
+        def error(code: str, lineno: int, message: str, param: str | None = None) -> None:
+            errors.append({"code": code, "line": lineno, "message": message, "param": param})
+
+        for lineno, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                error("invalid_json_line", lineno, f"Line {lineno} is not valid JSON.")
+                continue
+            if not isinstance(obj, dict):
+                error("invalid_json_line", lineno, f"Line {lineno} is not a JSON object.")
+                continue
+            custom_id = obj.get("custom_id")
+            if not isinstance(custom_id, str) or not custom_id:
+                error("missing_required_parameter", lineno, f"Line {lineno} has no 'custom_id'.", "custom_id")
+                continue
+            if custom_id in seen:
+                error("duplicate_custom_id", lineno, f"The custom_id {custom_id!r} on line {lineno} is not unique.",
+                      "custom_id")
+                continue
+            seen.add(custom_id)
+            if obj.get("method") != "POST":
+                error("invalid_method", lineno, f"Line {lineno}: 'method' must be 'POST'.", "method")
+                continue
+            if obj.get("url") != endpoint:
+                error("mismatched_url", lineno, f"Line {lineno}: 'url' {obj.get('url')!r} does not match the batch's "
+                                                f"endpoint {endpoint!r}.", "url")
+                continue
+            index = len(requests)
+            answer = chat_completion(obj.get("body"), "ok", f"chatcmpl-test-{batch_id}-{index}")
+            requests.append(BatchRequest(custom_id, hashed_id("batch_req_", seed, batch_id, index),
+                                         hashed_id("", seed, batch_id, "request", index, length=32),
+                                         answer.status, answer.body))
+        if not requests and not errors:
+            errors.append({"code": "empty_file", "line": None, "message": "The input file has no requests.",
+                           "param": None})
+        return requests, errors
+
+    def _store_batch_results(self, batch: Batch, done: int, unexecuted: tuple[str, str] | None, at: float) -> None:
+        """Make the output and error files of `batch` (its first `done` requests executed), shown from `at`."""
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if file_id is not None:
+                self.files.pop(file_id, None)
+        executed, rest = batch.requests[:done], batch.requests[done:]
+        output = [r.result_line() for r in executed if r.status_code == 200]
+        errors = [r.result_line() for r in executed if r.status_code != 200]
+        if unexecuted is not None:
+            errors += [r.unexecuted_line(*unexecuted) for r in rest]
+        seed = self.config.seed
+        batch.output_file_id = batch.error_file_id = None
+        for kind, lines in (("output", output), ("error", errors)):
+            if not lines:
+                continue
+            text = "".join(json.dumps(line, ensure_ascii=False) + "\n"
+                           for line in shuffled(lines, seed, batch.id, kind))
+            file_id = hashed_id("file-", seed, batch.id, kind)
+            self._add_made_file(file_id, f"{batch.id}_{kind}.jsonl", "batch_output", text.encode("utf-8"), at)
+            if kind == "output":
+                batch.output_file_id = file_id
+            else:
+                batch.error_file_id = file_id
+
+    def batch_json(self, b: Batch, now: float) -> dict[str, Any]:
+        status = b.status(now)
+        final = status in ("completed", "expired", "cancelled", "failed")
+        done = b.requests[:b.processed(now)]
+        ok = [r for r in done if r.status_code == 200]
+        started = b.outcome != "failed" and b.reached(now, 1)
+        prompt = sum(r.body["usage"]["prompt_tokens"] for r in ok)
+        completion = sum(r.body["usage"]["completion_tokens"] for r in ok)
+
+        def at(condition: bool, mono: float) -> int | None:
+            return self.unix(mono) if condition else None
+
+        return {
+            "id": b.id, "object": "batch", "endpoint": b.endpoint,
+            "errors": {"object": "list", "data": b.errors} if status == "failed" else None,
+            "input_file_id": b.input_file_id, "completion_window": b.completion_window, "status": status,
+            "output_file_id": b.output_file_id if final else None,
+            "error_file_id": b.error_file_id if final else None,
+            "created_at": self.unix(b.created),
+            "in_progress_at": at(started, b.created + b.step),
+            "expires_at": self.unix(b.created) + 24 * 3600,
+            "finalizing_at": at(b.outcome == "completed" and b.reached(now, 2), b.created + 2 * b.step),
+            "completed_at": at(status == "completed", b.created + 3 * b.step),
+            "failed_at": at(status == "failed", b.created + b.step),
+            "expired_at": at(status == "expired", b.created + 2 * b.step),
+            "cancelling_at": at(b.cancelled is not None, b.cancelled or 0.0),
+            "cancelled_at": at(status == "cancelled", (b.cancelled or 0.0) + b.step),
+            "request_counts": {"total": len(b.requests) if started else 0, "completed": len(ok),
+                               "failed": len(done) - len(ok)},
+            "metadata": b.metadata, "model": b.model,
+            "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": 0},
+                      "total_tokens": prompt + completion},
+        }
+
+    def _batch(self, batch_id: str) -> Batch:
+        b = self.batches.get(batch_id)
+        if b is None:
+            raise ApiError(404, f"No such Batch object: {batch_id}", param="batch_id", code="not_found")
+        return b
+
+    def create_batch(self, req: Request) -> Response:
+        body = json_object_body(req)
+        endpoint, window, metadata = body.get("endpoint"), body.get("completion_window"), body.get("metadata")
+        if endpoint not in BATCH_ENDPOINTS:
+            raise ApiError(400, f"Invalid 'endpoint': {endpoint!r}; this test server batches only "
+                                f"{', '.join(BATCH_ENDPOINTS)}.", param="endpoint")
+        if window not in BATCH_WINDOWS:
+            raise ApiError(400, f"Invalid 'completion_window': {window!r}; expected '24h'.", param="completion_window")
+        if metadata is not None and (not isinstance(metadata, dict)
+                                     or not all(isinstance(v, str) for v in metadata.values())):
+            raise ApiError(400, "'metadata' must be an object of string values.", param="metadata")
+        outcome = (metadata or {}).get("test_outcome", "completed")
+        if outcome not in BATCH_TEST_OUTCOMES:
+            raise ApiError(400, f"Invalid metadata test_outcome {outcome!r}; expected one of "
+                                f"{', '.join(BATCH_TEST_OUTCOMES)}.", param="metadata")
+        with self._lock:
+            f = self._usable_file(body.get("input_file_id"), "input_file_id", "batch", "a batch", time.monotonic())
+            batch_id = self._new_id("batch_", "batch")
+        requests, line_errors = self._batch_requests(batch_id, f.data, endpoint)   # outside the lock: may be long
+        if line_errors:
+            outcome, errors = "failed", line_errors
+        elif outcome == "failed":
+            errors = [{"code": "scripted_failure", "line": None, "message": BATCH_FAIL_MESSAGE, "param": None}]
+        else:
+            errors = []
+        model = next((r.body["model"] for r in requests if r.status_code == 200), None)
+        with self._lock:
+            now = time.monotonic()
+            b = Batch(batch_id, now, self.config.batch_step_s, endpoint, window, f.id, metadata, model,
+                      requests, outcome, errors)
+            if outcome == "completed":
+                self._store_batch_results(b, len(requests), None, now + 3 * b.step)
+            elif outcome == "expired":
+                self._store_batch_results(b, len(requests) // 2, BATCH_EXPIRED, now + 2 * b.step)
+            self.batches[b.id] = b
+            return Response(200, self.batch_json(b, now))
+
+    def list_batches(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            objects = [self.batch_json(b, now) for b in reversed(list(self.batches.values()))]
+        return cursor_page(req, objects, default_limit=20, max_limit=100)
+
+    def retrieve_batch(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            return Response(200, self.batch_json(self._batch(req.params["batch_id"]), now))
+
+    def cancel_batch(self, req: Request) -> Response:
+        with self._lock:
+            now = time.monotonic()
+            b = self._batch(req.params["batch_id"])
+            status = b.status(now)
+            if status not in ("validating", "in_progress", "finalizing"):
+                raise ApiError(400, f"Batch {b.id} cannot be cancelled: its status is '{status}'.",
+                               param="batch_id", code="invalid_batch_status")
+            done = b.processed(now)
+            b.cancelled = now
+            self._store_batch_results(b, done, BATCH_CANCELLED, now + b.step)
+            return Response(200, self.batch_json(b, now))
+
+
+def _platform_route(method_name: str) -> Callable[[Request], Response]:
+    def handler(req: Request) -> Response:
+        return getattr(req.state.platform, method_name)(req)
+    handler.__name__ = method_name
+    return handler
+
+
+upload_file = _platform_route("upload_file")
+list_files = _platform_route("list_files")
+retrieve_file = _platform_route("retrieve_file")
+delete_file = _platform_route("delete_file")
+file_content = _platform_route("file_content")
+create_ft_job = _platform_route("create_ft_job")
+list_ft_jobs = _platform_route("list_ft_jobs")
+retrieve_ft_job = _platform_route("retrieve_ft_job")
+cancel_ft_job = _platform_route("cancel_ft_job")
+list_ft_events = _platform_route("list_ft_events")
+list_ft_checkpoints = _platform_route("list_ft_checkpoints")
+create_batch = _platform_route("create_batch")
+list_batches = _platform_route("list_batches")
+retrieve_batch = _platform_route("retrieve_batch")
+cancel_batch = _platform_route("cancel_batch")
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
