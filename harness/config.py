@@ -40,6 +40,9 @@ class ModelSpec:
     retries: int = 6
     predictions: str | None = None  # stored: manifest output name or path
     format: str = "auto"  # stored: lines | jsonl | para | auto
+    poll_interval: float = 30.0  # openai-batch: seconds between status checks
+    max_batch_requests: int = 50_000  # openai-batch: the API's per-batch limit
+    batch_metadata: dict[str, str] = field(default_factory=dict)  # openai-batch: metadata of each batch
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,13 @@ def parse_config(raw: Any, where: str, strict_env: bool = True) -> RunConfig:
             raise r.fail("dataset", "give exactly one of name or path")
 
     m = r.mapping(top.get("model"), "model", ("backend", "model", "base_url", "api_key_env", "params",
-                                                 "extra_body", "timeout", "retries", "predictions", "format"))
+                                                 "extra_body", "timeout", "retries", "predictions", "format",
+                                                 "poll_interval", "max_batch_requests", "batch_metadata"))
     if not m:
         raise r.fail("model", "is required")
-    backend = r.choice(m.get("backend"), "model.backend", ("openai", "stored"), "")
+    backend = r.choice(m.get("backend"), "model.backend", ("openai", "openai-batch", "stored"), "")
     if not backend:
-        raise r.fail("model.backend", "is required (openai or stored)")
+        raise r.fail("model.backend", "is required (openai, openai-batch or stored)")
     params = r.mapping(m.get("params"), "model.params", GENERATION_KEYS)
     extra_body = m.get("extra_body") or {}
     if not isinstance(extra_body, dict):
@@ -205,7 +209,7 @@ def parse_config(raw: Any, where: str, strict_env: bool = True) -> RunConfig:
         raise r.fail("model.api_key_env", "expected the NAME of an environment variable, or null")
     model = ModelSpec(
         backend=backend,
-        model=r.string(m.get("model"), "model.model", required=backend == "openai"),
+        model=r.string(m.get("model"), "model.model", required=backend != "stored"),
         base_url=r.string(m.get("base_url"), "model.base_url"),
         api_key_env=api_key_env,
         params=dict(params),
@@ -214,6 +218,9 @@ def parse_config(raw: Any, where: str, strict_env: bool = True) -> RunConfig:
         retries=int(r.number(m.get("retries"), "model.retries", 6)),
         predictions=r.string(m.get("predictions"), "model.predictions", required=backend == "stored"),
         format=r.choice(m.get("format"), "model.format", ("auto", "lines", "jsonl", "para"), "auto"),
+        poll_interval=float(r.number(m.get("poll_interval"), "model.poll_interval", 30.0, minimum=0.01)),
+        max_batch_requests=int(r.number(m.get("max_batch_requests"), "model.max_batch_requests", 50_000, minimum=1)),
+        batch_metadata={str(k): str(v) for k, v in (m.get("batch_metadata") or {}).items()},
     )
     if backend == "stored" and (m.get("model") or m.get("base_url") or params):
         raise r.fail("model", "a stored backend takes predictions and format only")

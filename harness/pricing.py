@@ -20,9 +20,12 @@ def price_for(model: str | None, prices: dict) -> dict | None:
     return prices["models"][max(matches, key=len)] if matches else None
 
 
-def estimate_cost(model: str | None, prompt_tokens: int, completion_tokens: int, prices: dict | None = None) -> float | None:
+def estimate_cost(model: str | None, prompt_tokens: int, completion_tokens: int, prices: dict | None = None,
+                  batch: bool = False) -> float | None:
+    """USD; the Batch API costs `batch_discount` of the normal price."""
     prices = prices if prices is not None else load_prices()
     price = price_for(model, prices)
     if price is None:
         return None
-    return round((prompt_tokens * price["input"] + completion_tokens * price["output"]) / 1e6, 6)
+    factor = prices.get("batch_discount", 0.5) if batch else 1.0
+    return round(factor * (prompt_tokens * price["input"] + completion_tokens * price["output"]) / 1e6, 6)

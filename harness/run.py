@@ -67,7 +67,7 @@ def git_commit() -> str:
 
 def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
     """The first request as it would be sent (no key), and the estimated cost of all of them."""
-    if config.model.backend != "openai":
+    if config.model.backend == "stored":
         return f"stored predictions: {config.model.predictions} ({len(items)} items); nothing would be sent"
     max_tokens = config.model.params.get("max_tokens")
     first = {"base_url": config.model.base_url or "https://api.openai.com/v1", "model": config.model.model,
@@ -117,7 +117,11 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
             cache_for_run = _WriteOnlyCache(cache)
         else:
             cache_for_run = cache
-        results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
+        if config.model.backend == "openai-batch":
+            results, stats = backend.run(items, lambda item: render(config.prompt, item.source), cache_for_run,
+                                         run_dir / "batch.json", options.progress)
+        else:
+            results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
     finally:
         if cache is not None:
             cache.close()
@@ -145,6 +149,7 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
 
     usage = summarise_usage(results)
     model_id = config.model.model
+    batch = config.model.backend == "openai-batch"
     write_json(run_dir / "manifest.json", {
         "run": config.name,
         "config": config.as_dict(),
@@ -160,10 +165,11 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
         "tokens": usage,
         "estimated_cost_usd": {
-            "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"]),
+            "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
+                                 batch=batch),
             "this_run": estimate_cost(model_id, usage["billed_this_run"]["prompt_tokens"],
-                                      usage["billed_this_run"]["completion_tokens"]),
-        } if config.model.backend == "openai" else None,
+                                      usage["billed_this_run"]["completion_tokens"], batch=batch),
+        } if config.model.backend != "stored" else None,
         "cleaning": summarise(c for c in cleaned if c is not None),
         "versions": {"cgec-harness": __version__, "python": _python_version(),
                      **{name: package_version(name) for name in VERSIONED_PACKAGES}},

@@ -17,6 +17,10 @@ def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str])
         from harness.backends.openai_chat import OpenAIChatBackend
 
         return OpenAIChatBackend(config.model, config.path)
+    if config.model.backend == "openai-batch":
+        from harness.backends.openai_batch import OpenAIBatchBackend
+
+        return OpenAIBatchBackend(config.model, config.path)
     from harness.backends.stored import StoredBackend
 
     return StoredBackend(config.model, settings, item_ids, config.path)

@@ -1,0 +1,132 @@
+"""`harness run` with the openai-batch backend against the local server (real SDK): batches
+split at the request limit, unordered output joined on custom_id, the shared cache, failed and
+expired batches, and resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+from tests.servers.server_process import ServerProcess
+
+KEY = "sk-test-batch-0123456789abcdef"
+N = 20
+
+
+@pytest.fixture()
+def dataset(shared_data, tmp_path) -> Path:
+    lines = (shared_data / "nacgec" / "nacgec.dev.ref.para").read_text(encoding="utf-8").split("\n")[:N]
+    path = tmp_path / "dev20.para"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def config(tmp_path: Path, dataset: Path, base_url: str, backend: str = "openai-batch", name: str = "b",
+           extra: str = "") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"""
+name: {name}
+dataset: {{path: {dataset}}}
+model:
+  backend: {backend}
+  model: test-model-prefix
+  base_url: {base_url}
+  params: {{temperature: 0}}
+  poll_interval: 0.05
+  max_batch_requests: 8
+{extra}
+prompt: {{user: "请改正：\\n{{source}}"}}
+scoring: {{levels: [char]}}
+""", encoding="utf-8")
+    return path
+
+
+def run(path: Path, out: Path, env: dict, *extra: str):
+    return run_cli(["run", "--config", str(path), "--out", str(out), "--no-progress", *extra], env)
+
+
+def records(out: Path, name: str = "b") -> list[dict]:
+    return [json.loads(line) for line in (out / name / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def calls(server: ServerProcess, method: str, suffix: str) -> int:
+    return sum(r["method"] == method and r["path"].endswith(suffix) for r in server.requests())
+
+
+def test_batch_run_joins_unordered_output_and_feeds_the_chat_cache(tmp_path, dataset, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    out = tmp_path / "runs"
+    with ServerProcess("--platform", "--batch-step-s", "0.05", log=tmp_path / "log.jsonl") as server:
+        result = run(config(tmp_path, dataset, server.base_url), out, env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert calls(server, "POST", "/batches") == 3  # 20 requests, at most 8 a batch
+        recs = records(out)
+        assert [r["id"] for r in recs] == [str(i) for i in range(1, N + 1)]
+        assert all(r["raw"] == "修改后的句子：" + r["source"] and r["prediction"] == r["source"] for r in recs)
+        manifest = json.loads((out / "b" / "manifest.json").read_text())
+        assert manifest["backend"]["backend"] == "openai-batch" and manifest["requests"]["sent"] == N
+        # The same requests through the chat backend are answered from the cache.
+        chat = run(config(tmp_path, dataset, server.base_url, backend="openai", name="chat"), out, env)
+        assert chat.returncode == 0, chat.stderr
+        assert calls(server, "POST", "/chat/completions") == 0
+        assert all(r["cached"] for r in records(out, "chat"))
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "log.jsonl" and KEY.encode() in p.read_bytes()]
+
+
+def test_a_failed_batch_fails_its_items_with_the_reason_and_keeps_the_record(tmp_path, dataset, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    out = tmp_path / "runs"
+    with ServerProcess("--platform", "--batch-step-s", "0.05") as server:
+        result = run(config(tmp_path, dataset, server.base_url, extra="  batch_metadata: {test_outcome: failed}"),
+                     out, env)
+    assert result.returncode == 1
+    assert all(r["error"] and "failed" in r["error"] for r in records(out))
+    state = json.loads((out / "b" / "batch.json").read_text())
+    assert {b["status"] for b in state["batches"]} == {"failed"}
+
+
+def test_an_expired_batch_keeps_what_was_done_and_a_rerun_asks_only_for_the_rest(tmp_path, dataset, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    out = tmp_path / "runs"
+    with ServerProcess("--platform", "--batch-step-s", "0.05", log=tmp_path / "log.jsonl") as server:
+        expired = run(config(tmp_path, dataset, server.base_url, extra="  batch_metadata: {test_outcome: expired}"),
+                      out, env)
+        assert expired.returncode == 1
+        done = [r for r in records(out) if r["error"] is None]
+        failed = [r for r in records(out) if r["error"]]
+        assert done and failed and all("expired" in r["error"] for r in failed)
+        rerun = run(config(tmp_path, dataset, server.base_url), out, env)
+        assert rerun.returncode == 0, rerun.stdout
+        batch_inputs = [r for r in server.requests() if r["method"] == "POST" and r["path"].endswith("/batches")]
+    # Only the failed items went into the second run's batches.
+    assert sum(r["cached"] for r in records(out)) == len(done)
+    assert len(batch_inputs) == 3 + -(-len(failed) // 8)
+
+
+def test_an_interrupted_batch_run_resumes_polling_the_same_batches(tmp_path, dataset, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    out = tmp_path / "runs"
+    with ServerProcess("--platform", "--batch-step-s", "1.0", log=tmp_path / "log.jsonl") as server:
+        path = config(tmp_path, dataset, server.base_url)
+        process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--config", str(path), "--out", str(out),
+                                    "--no-progress"], env=env, cwd=REPO,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state = out / "b" / "batch.json"
+        deadline = time.time() + 30
+        while time.time() < deadline and not (state.is_file() and len(json.loads(state.read_text())["batches"]) == 3):
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        created = calls(server, "POST", "/batches")
+        result = run(path, out, env)
+        assert result.returncode == 0, result.stdout
+        assert calls(server, "POST", "/batches") == created == 3
+    assert all(r["error"] is None for r in records(out))

@@ -1,0 +1,88 @@
+"""The fine-tuning loop against the local server through the real SDK: prepare -> validate ->
+launch -> follow -> generated config -> harness run -> scores; failures; resuming follow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from conftest import run_cli
+from tests.servers.server_process import ServerProcess
+
+KEY = "sk-test-finetune-0123456789abcdef"
+
+
+def finetune(action: list[str], env: dict, server: ServerProcess, tmp_path: Path):
+    return run_cli(["finetune", *action, "--base-url", server.base_url, "--records", str(tmp_path / "records"),
+                    "--configs", str(tmp_path / "configs")], env)
+
+
+def test_prepare_validate_launch_follow_then_run_the_fine_tuned_model(tmp_path, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    data = tmp_path / "ft"
+    with ServerProcess("--platform", "--ft-step-s", "0.1", log=tmp_path / "requests.jsonl") as server:
+        prepared = finetune(["prepare", "--train", "grammargpt/instruction.json", "--config", "configs/gpt35.yaml",
+                             "--out", str(data)], env, server, tmp_path)
+        assert prepared.returncode == 0, prepared.stderr
+        assert finetune(["validate", str(data / "train.jsonl")], env, server, tmp_path).returncode == 0
+        launched = finetune(["launch", "--train", str(data / "train.jsonl"), "--model", "gpt-3.5-turbo",
+                             "--suffix", "cgec", "--epochs", "3", "--config", "configs/gpt35.yaml", "--poll", "0.05"],
+                            env, server, tmp_path)
+        assert launched.returncode == 0, launched.stderr
+        job_id = launched.stdout.split()[1]
+        followed = finetune(["follow", job_id, "--poll", "0.05"], env, server, tmp_path)
+        assert followed.returncode == 0, followed.stderr
+        assert "training loss" in followed.stdout and "status: succeeded" in followed.stdout
+        record = json.loads((tmp_path / "records" / f"{job_id}.json").read_text())
+        model = record["fine_tuned_model"]
+        assert model.startswith("ft:gpt-3.5-turbo") and record["status"] == "succeeded"
+        config_path = tmp_path / "configs" / "cgec.yaml"
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        assert config["model"]["model"] == model and config["model"]["base_url"] == server.base_url
+        assert config["prompt"]["user"] == "检测这个句子的语法错误：{source}"  # the prompt it was trained with
+        out = tmp_path / "runs"
+        ran = run_cli(["run", "--config", str(config_path), "--out", str(out), "--limit", "10", "--no-progress"], env)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        metrics = json.loads((out / "cgec" / "metrics.json").read_text())
+        assert {"char", "word"} <= metrics.keys() and metrics["items"] == 10
+        chats = [r for r in server.requests() if r["path"].endswith("/chat/completions")]
+        assert len(chats) == 10 and all(r["body"]["model"] == model for r in chats)
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "requests.jsonl"]
+    assert not [p for p in written if KEY.encode() in p.read_bytes()]
+
+
+def test_a_failed_job_ends_with_its_message_and_keeps_the_record(tmp_path, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
+                                                      {"role": "assistant", "content": f"句{i}。"}]},
+                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    with ServerProcess("--platform", "--ft-step-s", "0.1") as server:
+        launched = finetune(["launch", "--train", str(train), "--suffix", "will-fail", "--poll", "0.05"],
+                            env, server, tmp_path)
+        job_id = launched.stdout.split()[1]
+        followed = finetune(["follow", job_id, "--poll", "0.05"], env, server, tmp_path)
+    assert followed.returncode == 1
+    assert f"job {job_id} ended failed" in followed.stdout
+    record = json.loads((tmp_path / "records" / f"{job_id}.json").read_text())
+    assert record["status"] == "failed" and record["error"]["message"]
+    assert not (tmp_path / "configs").exists()
+
+
+def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
+                                                      {"role": "assistant", "content": f"句{i}。"}]},
+                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    with ServerProcess("--platform", "--ft-step-s", "0.1") as server:
+        job_id = finetune(["launch", "--train", str(train), "--suffix", "again", "--poll", "0.05"],
+                          env, server, tmp_path).stdout.split()[1]
+        first = finetune(["follow", job_id, "--poll", "0.05"], env, server, tmp_path)
+        second = finetune(["follow", job_id, "--poll", "0.05"], env, server, tmp_path)
+        listed = finetune(["list"], env, server, tmp_path)
+    assert first.returncode == second.returncode == 0
+    assert "training loss" in first.stdout and "training loss" not in second.stdout
+    assert job_id in listed.stdout
