@@ -86,3 +86,38 @@ def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
     assert first.returncode == second.returncode == 0
     assert "training loss" in first.stdout and "training loss" not in second.stdout
     assert job_id in listed.stdout
+
+
+def test_interrupting_follow_does_not_cancel_and_cancel_does(tmp_path, cli_env):
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
+                                                      {"role": "assistant", "content": f"句{i}。"}]},
+                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    with ServerProcess("--platform", "--ft-step-s", "10") as server:
+        job_id = finetune(["launch", "--train", str(train), "--suffix", "slow", "--poll", "0.05"],
+                          env, server, tmp_path).stdout.split()[1]
+        follower = subprocess.Popen([sys.executable, "-m", "harness", "finetune", "follow", job_id, "--poll", "0.1",
+                                     "--base-url", server.base_url, "--records", str(tmp_path / "records")],
+                                    env=dict(env, PYTHONUNBUFFERED="1"), cwd=REPO, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        assert follower.stdout is not None
+        first = ""
+        while "status:" not in first:  # following has started
+            first = follower.stdout.readline()
+            assert first, "follow ended before printing a status"
+        follower.send_signal(signal.SIGINT)
+        stdout, _ = follower.communicate(timeout=30)
+        assert follower.returncode == 130 and "goes on" in stdout
+        listed = finetune(["list"], env, server, tmp_path).stdout
+        assert f"{job_id}" in listed and "cancelled" not in listed
+        cancelled = finetune(["cancel", job_id], env, server, tmp_path)
+        assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+        ended = finetune(["follow", job_id, "--poll", "0.05"], env, server, tmp_path)
+    assert ended.returncode == 1 and "ended cancelled" in ended.stdout
