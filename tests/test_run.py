@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, run_cli
 from tests.servers.server_process import ServerProcess
 
-SECRET = "sk-test-SECRET-9f8e7d6c5b4a3210fedcba98"
+SECRET = "sk-test.SECRET.9f8e7d6c5b4a3210fedcba98"  # dots: not mistaken for a real key by scanners
 N_ITEMS = 20
 
 
