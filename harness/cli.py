@@ -124,16 +124,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         settings = DataSettings.from_env(data_dir=args.data_dir)
         for report in prepare(args.train, config, settings, Path(args.out), args.validation,
                               args.drop_identity, args.drop_duplicates, args.force):
+            overlap = (f"{len(report.exact_overlap)} exact, {len(report.near_overlap)} near (forced)"
+                       if report.exact_overlap or report.near_overlap else "none")
             print(f"{report.input}: {report.read} pairs read, {report.examples} examples written; "
                   f"{report.stripped} had stray whitespace; identity pairs {report.identity} "
                   f"(dropped {report.identity_dropped}); duplicates {report.duplicates} "
-                  f"(dropped {report.duplicates_dropped}); overlap with the evaluation set: "
-                  f"{len(report.exact_overlap)} exact, {len(report.near_overlap)} near (forced)"
-                  if report.exact_overlap or report.near_overlap else
-                  f"{report.input}: {report.read} pairs read, {report.examples} examples written; "
-                  f"{report.stripped} had stray whitespace; identity pairs {report.identity} "
-                  f"(dropped {report.identity_dropped}); duplicates {report.duplicates} "
-                  f"(dropped {report.duplicates_dropped}); no overlap with the evaluation set")
+                  f"(dropped {report.duplicates_dropped}); overlap with the evaluation set: {overlap}")
         print(f"written to {args.out}")
         return 0
     if args.action == "validate":

@@ -14,6 +14,14 @@ from tests.servers.server_process import ServerProcess
 KEY = "sk-test.finetune.0123456789abcdef"  # dots: not mistaken for a real key by scanners
 
 
+def small_training_file(tmp_path: Path) -> Path:
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
+                                                      {"role": "assistant", "content": f"句{i}。"}]},
+                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    return train
+
+
 def finetune(action: list[str], env: dict, server: ServerProcess, tmp_path: Path):
     return run_cli(["finetune", *action, "--base-url", server.base_url, "--records", str(tmp_path / "records"),
                     "--configs", str(tmp_path / "configs")], env)
@@ -55,10 +63,7 @@ def test_prepare_validate_launch_follow_then_run_the_fine_tuned_model(tmp_path, 
 
 def test_a_failed_job_ends_with_its_message_and_keeps_the_record(tmp_path, cli_env):
     env = dict(cli_env, OPENAI_API_KEY=KEY)
-    train = tmp_path / "train.jsonl"
-    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
-                                                      {"role": "assistant", "content": f"句{i}。"}]},
-                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    train = small_training_file(tmp_path)
     with ServerProcess("--platform", "--ft-step-s", "0.1") as server:
         launched = finetune(["launch", "--train", str(train), "--suffix", "will-fail", "--poll", "0.05"],
                             env, server, tmp_path)
@@ -73,10 +78,7 @@ def test_a_failed_job_ends_with_its_message_and_keeps_the_record(tmp_path, cli_e
 
 def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
     env = dict(cli_env, OPENAI_API_KEY=KEY)
-    train = tmp_path / "train.jsonl"
-    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
-                                                      {"role": "assistant", "content": f"句{i}。"}]},
-                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    train = small_training_file(tmp_path)
     with ServerProcess("--platform", "--ft-step-s", "0.1") as server:
         job_id = finetune(["launch", "--train", str(train), "--suffix", "again", "--poll", "0.05"],
                           env, server, tmp_path).stdout.split()[1]
@@ -96,10 +98,7 @@ def test_interrupting_follow_does_not_cancel_and_cancel_does(tmp_path, cli_env):
     from conftest import REPO
 
     env = dict(cli_env, OPENAI_API_KEY=KEY)
-    train = tmp_path / "train.jsonl"
-    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"句{i}"},
-                                                      {"role": "assistant", "content": f"句{i}。"}]},
-                                        ensure_ascii=False) + "\n" for i in range(12)), encoding="utf-8")
+    train = small_training_file(tmp_path)
     with ServerProcess("--platform", "--ft-step-s", "10") as server:
         job_id = finetune(["launch", "--train", str(train), "--suffix", "slow", "--poll", "0.05"],
                           env, server, tmp_path).stdout.split()[1]

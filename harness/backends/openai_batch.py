@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import openai
 from tqdm import tqdm
 
+from harness.api import api_call
 from harness.cache import CachedResponse, ResponseCache, request_key
 from harness.config import ModelSpec
 from harness.datasets import Item
@@ -50,14 +51,6 @@ class OpenAIBatchBackend:
         return {"backend": self.name, "model": self.spec.model, "base_url": str(self._client.base_url),
                 "api_key_env": self.spec.api_key_env, "params": self.spec.params,
                 "max_batch_requests": self.spec.max_batch_requests}
-
-    def _api(self, call: Callable[[], Any], what: str) -> Any:
-        try:
-            return call()
-        except openai.APIStatusError as error:
-            raise HarnessError(f"batch: {what} failed: HTTP {error.status_code}: {error.message}") from None
-        except openai.APIConnectionError as error:
-            raise HarnessError(f"batch: {what} failed: cannot reach the API ({type(error).__name__})") from None
 
     def run(self, items: Sequence[Item], messages: Callable[[Item], list[dict[str, str]]],
             cache: ResponseCache | None, state_path: Path, progress: bool = True) -> tuple[list[ItemResult], RunStats]:
@@ -105,11 +98,11 @@ class OpenAIBatchBackend:
             lines.append(json.dumps({"custom_id": item.id, "method": "POST", "url": ENDPOINT, "body": body},
                                     ensure_ascii=False))
         payload = ("\n".join(lines) + "\n").encode("utf-8")
-        upload = self._api(lambda: self._client.files.create(file=("batch-input.jsonl", io.BytesIO(payload)),
-                                                             purpose="batch"), "uploading the batch input")
+        upload = api_call(lambda: self._client.files.create(file=("batch-input.jsonl", io.BytesIO(payload)),
+                                                             purpose="batch"), "batch: uploading the input")
         extra = {"metadata": self.spec.batch_metadata} if self.spec.batch_metadata else {}
-        batch = self._api(lambda: self._client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
-                                                              completion_window="24h", **extra), "creating the batch")
+        batch = api_call(lambda: self._client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
+                                                              completion_window="24h", **extra), "batch: creating")
         return {"id": batch.id, "input_file_id": upload.id, "custom_ids": [item.id for item in chunk],
                 "status": batch.status, "output_file_id": None, "error_file_id": None, "errors": None}
 
@@ -121,7 +114,7 @@ class OpenAIBatchBackend:
                 done = 0
                 for entry in state["batches"]:
                     if entry["status"] not in FINAL:
-                        batch = self._api(lambda: self._client.batches.retrieve(entry["id"]), f"reading {entry['id']}")
+                        batch = api_call(lambda: self._client.batches.retrieve(entry["id"]), f"reading {entry['id']}")
                         entry.update(status=batch.status, output_file_id=batch.output_file_id,
                                      error_file_id=batch.error_file_id,
                                      errors=[e.message for e in (batch.errors.data or [])] if batch.errors else None)
@@ -140,7 +133,7 @@ class OpenAIBatchBackend:
     def _lines(self, file_id: str | None) -> list[dict]:
         if not file_id:
             return []
-        content = self._api(lambda: self._client.files.content(file_id), f"downloading {file_id}")
+        content = api_call(lambda: self._client.files.content(file_id), f"downloading {file_id}")
         return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
     def _collect(self, batch: dict, results: dict[str, ItemResult], keys: dict[str, str],

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import openai
 import yaml
 
+from harness.api import api_call
 from harness.errors import HarnessError
 from harness.results import atomic_write_text, write_json
 
@@ -32,22 +33,13 @@ class Connection:
         return openai.OpenAI(api_key=key, base_url=self.base_url, max_retries=3, timeout=120)
 
 
-def _api(call: Callable[[], Any], what: str) -> Any:
-    try:
-        return call()
-    except openai.APIStatusError as error:
-        raise HarnessError(f"{what} failed: HTTP {error.status_code}: {error.message}") from None
-    except openai.APIConnectionError as error:
-        raise HarnessError(f"{what} failed: cannot reach the API ({type(error).__name__})") from None
-
-
 def upload(client: openai.OpenAI, path: Path, wait_s: float = 600, poll_s: float = 1.0) -> str:
     """Upload a training file and wait until the API has processed it."""
     with path.open("rb") as handle:
-        created = _api(lambda: client.files.create(file=handle, purpose="fine-tune"), f"uploading {path}")
+        created = api_call(lambda: client.files.create(file=handle, purpose="fine-tune"), f"uploading {path}")
     deadline = time.monotonic() + wait_s
     while True:
-        info = _api(lambda: client.files.retrieve(created.id), f"checking {created.id}")
+        info = api_call(lambda: client.files.retrieve(created.id), f"checking {created.id}")
         if info.status == "processed":
             return created.id
         if info.status == "error":
@@ -72,7 +64,7 @@ def launch(connection: Connection, train: Path, model: str, records: Path, valid
         arguments["suffix"] = suffix
     if seed is not None:
         arguments["seed"] = seed
-    job = _api(lambda: client.fine_tuning.jobs.create(**arguments), "creating the fine-tuning job")
+    job = api_call(lambda: client.fine_tuning.jobs.create(**arguments), "creating the fine-tuning job")
     record = {"job_id": job.id, "model": model, "training_file": training_file, "validation_file": validation_file,
               "train_path": str(train), "validation_path": str(validation) if validation else None,
               "epochs": epochs, "suffix": suffix, "seed": seed, "run_config": str(run_config) if run_config else None,
@@ -98,8 +90,8 @@ def follow(connection: Connection, job_id: str, records: Path, configs: Path, po
     seen = set(record.get("events_seen", []))
     try:
         while True:
-            job = _api(lambda: client.fine_tuning.jobs.retrieve(job_id), f"reading job {job_id}")
-            events = _api(lambda: client.fine_tuning.jobs.list_events(job_id, limit=100), "reading events")
+            job = api_call(lambda: client.fine_tuning.jobs.retrieve(job_id), f"reading job {job_id}")
+            events = api_call(lambda: client.fine_tuning.jobs.list_events(job_id, limit=100), "reading events")
             for event in sorted(events.data, key=lambda e: (e.created_at, e.id)):
                 if event.id not in seen:
                     seen.add(event.id)
@@ -118,7 +110,7 @@ def follow(connection: Connection, job_id: str, records: Path, configs: Path, po
         echo(f"stopped following; job {job_id} goes on (follow it again with: finetune follow {job_id})")
         raise
     if job.status == "succeeded":
-        checkpoints = _api(lambda: client.fine_tuning.jobs.checkpoints.list(job_id), "reading checkpoints")
+        checkpoints = api_call(lambda: client.fine_tuning.jobs.checkpoints.list(job_id), "reading checkpoints")
         for checkpoint in checkpoints.data:
             metrics = checkpoint.metrics
             echo(f"checkpoint step {checkpoint.step_number}: train loss {getattr(metrics, 'train_loss', None)}")
@@ -149,10 +141,10 @@ def write_run_config(record: dict, configs: Path) -> Path:
 
 
 def cancel(connection: Connection, job_id: str) -> str:
-    job = _api(lambda: connection.client().fine_tuning.jobs.cancel(job_id), f"cancelling {job_id}")
+    job = api_call(lambda: connection.client().fine_tuning.jobs.cancel(job_id), f"cancelling {job_id}")
     return job.status
 
 
 def list_jobs(connection: Connection, limit: int = 20) -> list[tuple[str, str, str, str | None]]:
-    page = _api(lambda: connection.client().fine_tuning.jobs.list(limit=limit), "listing jobs")
+    page = api_call(lambda: connection.client().fine_tuning.jobs.list(limit=limit), "listing jobs")
     return [(job.id, job.model, job.status, job.fine_tuned_model) for job in page.data]
