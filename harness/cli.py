@@ -163,6 +163,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_local(args: argparse.Namespace) -> int:
+    from harness.serve_local import serve
+
+    return serve(args.model, args.port, args.ready_timeout, args.threads)
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -256,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("job")
     actions.add_parser("list", parents=[connection], help="recent jobs")
     finetune.set_defaults(func=cmd_finetune)
+
+    local = commands.add_parser("serve-local", help="a llama.cpp OpenAI-compatible server with a small model")
+    local.add_argument("--model", default=None, help="a GGUF file (default: the packaged Gemma 3 270M)")
+    local.add_argument("--port", type=int, default=8011)
+    local.add_argument("--threads", type=int, default=None)
+    local.add_argument("--ready-timeout", type=float, default=120.0)
+    local.set_defaults(func=cmd_serve_local)
 
     show = commands.add_parser("show", help="one sentence of a run: outputs, edits and which matched")
     show.add_argument("run", help="a run directory (results/runs/<name>)")

