@@ -21,6 +21,9 @@ Flag vocabulary (`FLAGS`; a flag is only set when its rule changed the text):
 - `echo`: an echoed part of the prompt (instruction, few-shot example) was removed and a sentence remained.
 - `repeat`: a sentence repeated verbatim, or a truncated copy of an earlier sentence at the end, was dropped
   (small models loop until they run out of tokens).
+- `residue`: stray characters a small model leaves around its sentence were removed: a lone `：` or `，`
+  before it, or a short run of characters after its final `。` that occur nowhere in the source
+  (`……的孩子。躾`), when the source has nothing there.
 - `multiline`: the reply had several non-empty lines; the most plausible one (or all of them joined) was taken.
 - `echo_fallback`, `refusal_fallback`, `no_error_fallback`, `empty_fallback`, `unrelated_fallback`: nothing
   usable was left, so the prediction is the source (no edit). The reason, in this order of precedence:
@@ -49,7 +52,7 @@ __all__ = ["FALLBACK_FLAGS", "FLAGS", "Cleaned", "CleaningRules", "clean", "simi
 
 FLAGS: tuple[str, ...] = (
     "crlf", "whitespace", "code_fence", "markdown", "prefix", "quotes", "arrow", "explanation", "echo", "repeat",
-    "multiline", "echo_fallback", "refusal_fallback", "no_error_fallback", "empty_fallback", "unrelated_fallback",
+    "residue", "multiline", "echo_fallback", "refusal_fallback", "no_error_fallback", "empty_fallback", "unrelated_fallback",
 )
 FALLBACK_FLAGS: tuple[str, ...] = tuple(flag for flag in FLAGS if flag.endswith("_fallback"))
 
@@ -135,7 +138,7 @@ _MAX_LEADIN = 40
 _TUPLE_FIELDS = ("prefixes", "original_labels", "explanation_labels", "leadin_cues", "explanation_cues",
                  "echo_markers", "refusal_markers", "no_error_markers")
 _BOOL_FIELDS = ("strip_quotes", "strip_code_fences", "strip_markdown", "take_sentence_from_explanation",
-                "detect_echo", "detect_refusal", "detect_no_error", "fallback_on_empty")
+                "detect_echo", "detect_refusal", "detect_no_error", "fallback_on_empty", "strip_residue")
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class CleaningRules:
       (`refusal_markers`), `detect_no_error` (`no_error_markers`): drop such sentences, and name the reason
       when the prediction falls back to the source.
     - `fallback_on_empty`: an empty result falls back to the source.
+    - `strip_residue`: remove stray leading punctuation and a short stray tail (flag `residue`).
     - `min_similarity`: a result whose `similarity` with the source is below this falls back to the source
       (0 turns the check off).
     """
@@ -177,6 +181,7 @@ class CleaningRules:
     detect_no_error: bool = True
     no_error_markers: tuple[str, ...] = DEFAULT_NO_ERROR_MARKERS
     fallback_on_empty: bool = True
+    strip_residue: bool = True
     min_similarity: float = DEFAULT_MIN_SIMILARITY
 
     @classmethod
@@ -212,7 +217,7 @@ class CleaningRules:
                    strip_code_fences=False, strip_markdown=False, take_sentence_from_explanation=False,
                    explanation_cues=(), detect_echo=False, echo_markers=(), detect_refusal=False,
                    refusal_markers=(), detect_no_error=False, no_error_markers=(), fallback_on_empty=False,
-                   min_similarity=0.0)
+                   strip_residue=False, min_similarity=0.0)
 
 
 @dataclass(frozen=True)
@@ -731,6 +736,29 @@ def _tidy(text: str, ctx: _Context, trace: _Trace) -> str:
     return tidy
 
 
+_RESIDUE_MAX = 12  # characters after the final terminator that can be stray output, not a clause
+_LEADING_STRAY = "：:，,、；;"
+
+
+def _residue(text: str, ctx: _Context, trace: _Trace) -> str:
+    """Remove stray leading punctuation and a short tail after the final terminator, where the source
+    has neither (its first character is not that mark; it ends with its terminator) and the tail's
+    characters occur nowhere in the source."""
+    source = ctx.source
+    out = text
+    while out and out[0] in _LEADING_STRAY and not source.startswith(out[0]):
+        out = out[1:].lstrip()
+    if source and source[-1] in _TERMINATORS:
+        cut = max(out.rfind(mark) for mark in _TERMINATORS)
+        tail = out[cut + 1:] if cut > 0 else ""
+        if tail and len(tail) <= _RESIDUE_MAX and all(ch.isalnum() for ch in tail) \
+                and not any(ch in source for ch in tail):
+            out = out[: cut + 1]
+    if out != text:
+        trace.flags.add("residue")
+    return out
+
+
 def _choose(parts: list[str], ctx: _Context) -> str:
     """The part, or all parts joined, most similar to the source. A part that copies the source loses to any
     other plausible part (a reply that repeats the source and then corrects it)."""
@@ -791,6 +819,8 @@ def clean(raw: str, source: str, rules: CleaningRules, prompt_texts: Sequence[st
         if candidate == before:
             break
     candidate = _tidy(candidate, ctx, trace)
+    if rules.strip_residue:
+        candidate = _residue(candidate, ctx, trace)
 
     if candidate == source:
         return _result(source, trace)

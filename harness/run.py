@@ -164,6 +164,7 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         "wall_seconds": round(wall, 3),
         "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
         "tokens": usage,
+        "generation": _generation(results),
         "estimated_cost_usd": {
             "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
                                  batch=batch),
@@ -209,6 +210,16 @@ async def _run(config: RunConfig, backend, cache, items: list[Item], options: Ru
                                config.model.retries, config.model.params.get("max_tokens"), options.progress)
     finally:
         await backend.aclose()
+
+
+def _generation(results: list[ItemResult]) -> dict[str, Any]:
+    """Model speed from the responses' own latencies (kept in the cache, so a re-run from the
+    cache reports the speed of the run that asked)."""
+    answered = [r for r in results if r.raw is not None and r.latency > 0]
+    tokens = sum(r.usage.get("completion_tokens", 0) for r in answered)
+    latency = sum(r.latency for r in answered)
+    return {"requests": len(answered), "completion_tokens": tokens, "latency_seconds_sum": round(latency, 3),
+            "completion_tokens_per_second": round(tokens / latency, 2) if latency else None}
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:

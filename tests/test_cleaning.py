@@ -484,3 +484,20 @@ def test_real_cleaning_is_idempotent(real, real_cleaned):
     _raw, sources = real
     for i, (result, source) in enumerate(zip(real_cleaned, sources)):
         assert clean(result.prediction, source, RULES) == Cleaned(result.prediction, ()), i + 1
+
+
+def test_residue_a_stray_character_after_the_final_full_stop_is_removed():
+    # Seen from Gemma 3 270M: a lone odd character after the sentence.
+    result = clean("它渐渐失去了颜色，好像病了的孩子。躾", "它渐渐失去颜色，好像病了的孩子。", CleaningRules())
+    assert result.prediction == "它渐渐失去了颜色，好像病了的孩子。" and result.flags == ("residue",)
+
+
+def test_residue_a_stray_leading_colon_is_removed():
+    result = clean("：《民法典》是一部基础性法律。", "《民法典》是一部基础性的法律。", CleaningRules())
+    assert result.prediction == "《民法典》是一部基础性法律。" and "residue" in result.flags
+
+
+def test_residue_keeps_closing_quotes_and_text_made_of_source_characters():
+    rules = CleaningRules()
+    assert clean("他说：“好。”", "他说：“好。”", rules).prediction == "他说：“好。”"
+    assert clean("他来了。我走了", "他来了。我走了。", rules).prediction == "他来了。我走了"
