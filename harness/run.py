@@ -1,5 +1,5 @@
 """`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores ->
-results/runs/<name>/ (predictions.jsonl, metrics.json, sentences.jsonl, manifest.json)."""
+results/runs/<name>/ (predictions.jsonl, hypotheses.txt, metrics.json, sentences.jsonl, manifest.json)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from harness.limits import Limits
 from harness.pricing import estimate_cost
 from harness.prompt import render
 from harness.report import score_table
-from harness.results import read_jsonl, write_json, write_jsonl
+from harness.results import atomic_write_text, read_jsonl, write_json, write_jsonl
 from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
 from harness.scoring import per_sentence, score_levels
 from harness.signature import package_version
@@ -134,6 +134,8 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
     predictions = [c.prediction if c is not None else r.source for c, r in zip(cleaned, results)]
     records = [_record(r, c) for r, c in zip(results, cleaned)]
     write_jsonl(run_dir / "predictions.jsonl", records)
+    # The scored sentences alone, one a line: `harness score --hyp` re-scores a committed run.
+    atomic_write_text(run_dir / "hypotheses.txt", "".join(p + "\n" for p in predictions))
 
     references = dataset.references
     if len(items) != len(dataset.items):

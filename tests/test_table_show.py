@@ -104,3 +104,23 @@ def test_compare_two_runs_writes_markdown_json_and_refuses_mixed_datasets(tmp_pa
     refused = run_cli(["compare", str(out / "llm"), str(out / "small")], cli_env)
     assert refused.returncode == 2 and len(refused.stderr.strip().split("\n")) == 1
     assert "Traceback" not in refused.stderr
+
+
+def committed_runs_with_hypotheses() -> list[Path]:
+    return sorted(p.parent for p in (REPO / "results" / "runs").glob("*/hypotheses.txt"))
+
+
+def test_committed_runs_rescore_to_their_committed_figures(cli_env):
+    runs = committed_runs_with_hypotheses()
+    if not runs:
+        import pytest
+
+        pytest.skip("no committed run with hypotheses.txt")
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+        result = run_cli(["score", "--hyp", str(run / "hypotheses.txt"), "--ref", "nacgec-dev", "--json"], cli_env)
+        assert result.returncode == 0, result.stderr
+        scored = json.loads(result.stdout)
+        for level in ("char", "word"):
+            assert {k: scored[level][k] for k in ("tp", "fp", "fn", "f0.5")} == \
+                   {k: metrics[level][k] for k in ("tp", "fp", "fn", "f0.5")}, (run.name, level)
