@@ -76,7 +76,8 @@ def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
         first["extra_body"] = config.model.extra_body
     prompt_tokens = sum(estimate_tokens(render(config.prompt, item.source), 0) for item in items)
     completion_tokens = sum(len(item.source) + 8 for item in items)  # a correction is about as long as its source
-    cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens)
+    cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens,
+                         batch=config.model.backend == "openai-batch")
     cost_text = f"${cost:.4f}" if cost is not None else "unknown (model not in data/prices.yaml)"
     budget = f" (replies capped at max_tokens={max_tokens})" if max_tokens else ""
     return (f"first request of {len(items)} ({dataset.name}):\n{json.dumps(first, ensure_ascii=False, indent=2)}\n\n"
