@@ -167,7 +167,7 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         "wall_seconds": round(wall, 3),
         "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
         "tokens": usage,
-        "generation": _generation(results),
+        "generation": {**_generation(results), "wall_seconds_when_generated": _generation_wall(run_dir, stats, wall)},
         "estimated_cost_usd": {
             "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
                                  batch=batch),
@@ -223,6 +223,21 @@ def _generation(results: list[ItemResult]) -> dict[str, Any]:
     latency = sum(r.latency for r in answered)
     return {"requests": len(answered), "completion_tokens": tokens, "latency_seconds_sum": round(latency, 3),
             "completion_tokens_per_second": round(tokens / latency, 2) if latency else None}
+
+
+def _generation_wall(run_dir: Path, stats, wall: float) -> float | None:
+    """Wall time of the run that sent the requests: this one, or, for a re-run answered from
+    the cache, the value the previous manifest recorded."""
+    if stats.sent:
+        return round(wall, 3)
+    try:
+        previous = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    generation = previous.get("generation") or {}
+    if "wall_seconds_when_generated" in generation:
+        return generation["wall_seconds_when_generated"]
+    return previous.get("wall_seconds") if (previous.get("requests") or {}).get("sent") else None
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:

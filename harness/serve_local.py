@@ -49,17 +49,19 @@ def wait_until_ready(port: int, process: subprocess.Popen, timeout: float) -> No
 
 
 def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (uvicorn shuts down cleanly on it, and it is not ignored in background jobs as
+    SIGINT can be), then SIGKILL if the server has not gone in 10 s."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.kill()
+            process.wait()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(model: str | None, port: int, ready_timeout: float = 120, threads: int | None = None) -> int:
@@ -68,6 +70,8 @@ def serve(model: str | None, port: int, ready_timeout: float = 120, threads: int
     except ImportError:
         raise HarnessError(f"llama-cpp-python with its server is not installed: {INSTALL_HINT}") from None
     model = model or packaged_model()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the model server too
+    signal.signal(signal.SIGINT, _interrupt)  # even when started in the background with SIGINT ignored
     process = subprocess.Popen(server_command(model, port, threads), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
