@@ -241,9 +241,13 @@ def _generation_wall(run_dir: Path, stats, wall: float) -> float | None:
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:
+    """What was sent besides the source, so that a reply repeating it (the instruction, or a
+    few-shot example, which small models echo) is recognised as an echo."""
     texts = [config.prompt.user.replace("{source}", "")]
     if config.prompt.system:
         texts.append(config.prompt.system)
+    for example_source, example_target in config.prompt.few_shot:
+        texts += [example_source, example_target]
     return texts
 
 
