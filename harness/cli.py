@@ -78,22 +78,20 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.comparison import compare, load_error_types, load_run, plot, to_json, to_markdown
-    from harness.config import DatasetSpec
     from harness.data import load_manifest, resolve
-    from harness.datasets import load_dataset
+    from harness.datasets import load_run_dataset
     from harness.results import atomic_write_text, write_json
 
     settings = DataSettings.from_env(data_dir=args.data_dir)
     runs = [load_run(path) for path in args.runs]
     first = json.loads((Path(args.runs[0]) / "manifest.json").read_text(encoding="utf-8"))["dataset"]
     manifest = load_manifest()
-    known = first["name"] in manifest.datasets
-    dataset = load_dataset(DatasetSpec(name=first["name"]) if known else DatasetSpec(path=first["path"]), settings)
+    dataset = load_run_dataset(first, settings)
     by_id = {item.id: index for index, item in enumerate(dataset.items)}
     ids = [row.id for row in runs[0].rows]
     references = [dataset.references.targets[by_id[i]] for i in ids] if all(i in by_id for i in ids) else None
     error_types = None
-    if known and "error_types" in manifest.datasets[first["name"]]:
+    if "error_types" in manifest.datasets.get(first["name"], {}):
         error_types = load_error_types(resolve(manifest.datasets[first["name"]]["error_types"], settings, manifest))
     comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, references=references,
                          error_types=error_types, top=args.top)

@@ -50,3 +50,10 @@ def load_dataset(spec: DatasetSpec, settings: DataSettings, config_path: str | N
     if len(set(ids)) != len(ids):
         raise HarnessError("dataset: ids are not unique", path)
     return Dataset(name, path, sha256_file(path), items, references)
+
+
+def load_run_dataset(recorded: dict, settings: DataSettings) -> Dataset:
+    """The dataset a run's manifest records: by manifest name when it is one, else by path."""
+    if recorded.get("name") in load_manifest().datasets:
+        return load_dataset(DatasetSpec(name=recorded["name"]), settings)
+    return load_dataset(DatasetSpec(path=recorded["path"]), settings)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.config import DatasetSpec
 from harness.data import DataSettings
-from harness.datasets import load_dataset
+from harness.datasets import load_run_dataset
 from harness.errors import HarnessError
 from harness.results import read_jsonl
 from harness.scoring import LexiconTexts, Recipe
@@ -32,12 +31,7 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     record = next((r for r in read_jsonl(predictions_path) if r["id"] == item_id), None)
     if record is None:
         raise HarnessError(f"no sentence with id {item_id} in this run", predictions_path)
-    dataset_info = manifest["dataset"]
-    from harness.data import load_manifest
-
-    known = dataset_info["name"] in load_manifest().datasets
-    spec = DatasetSpec(name=dataset_info["name"]) if known else DatasetSpec(path=dataset_info["path"])
-    dataset = load_dataset(spec, settings)
+    dataset = load_run_dataset(manifest["dataset"], settings)
     index = next(i for i, item in enumerate(dataset.items) if item.id == item_id)
     source = dataset.references.sources[index]
     targets = dataset.references.targets[index]

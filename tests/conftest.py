@@ -68,3 +68,24 @@ def golden_scores(golden: Path) -> dict:
     import json
 
     return json.loads((golden / "scores.json").read_text())
+
+
+@pytest.fixture()
+def dev20(shared_data: Path, tmp_path: Path) -> Path:
+    """The first 20 NaCGEC dev sentences as a para file of their own."""
+    lines = (shared_data / "nacgec" / "nacgec.dev.ref.para").read_text(encoding="utf-8").split("\n")[:20]
+    path = tmp_path / "dev20.para"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_lexicon():
+    """Tongyici Cilin and the confusion sets from the data mirror."""
+    from metrics.zh.lexicon import Lexicon
+
+    resources = SHARED_DATA / "resources"
+    if not (resources / "cilin.txt").is_file():
+        pytest.skip(f"lexical resources not found at {resources} (data mirror absent)")
+    return Lexicon.from_texts((resources / "cilin.txt").read_text(encoding="gbk"),
+                              (resources / "confusion_dict.txt").read_text(encoding="utf-8"))

@@ -319,15 +319,6 @@ def test_fast_alignment_equals_reference_when_lengths_differ_by_more_than_ten():
 
 
 @pytest.fixture(scope="module")
-def real_lexicon() -> Lexicon:
-    resources = SHARED_DATA / "resources"
-    if not (resources / "cilin.txt").is_file():
-        pytest.skip(f"lexical resources not found at {resources} (data mirror absent)")
-    return Lexicon.from_texts((resources / "cilin.txt").read_text(encoding="gbk"),
-                              (resources / "confusion_dict.txt").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
 def real_lines() -> list[str]:
     path = SHARED_DATA / "nacgec" / "nacgec.dev.ref.para"
     if not path.is_file():

@@ -342,15 +342,6 @@ def test_matrix_of_an_empty_side_is_empty(cost):
 
 
 @pytest.fixture(scope="module")
-def real_lexicon() -> Lexicon:
-    resources = SHARED_DATA / "resources"
-    if not (resources / "cilin.txt").is_file():
-        pytest.skip(f"lexical resources not found at {resources} (data mirror absent)")
-    return Lexicon.from_texts((resources / "cilin.txt").read_text(encoding="gbk"),
-                              (resources / "confusion_dict.txt").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
 def real_pairs() -> list[tuple[str, str]]:
     path = SHARED_DATA / "nacgec" / "nacgec.dev.ref.para"
     if not path.is_file():

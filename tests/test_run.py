@@ -22,11 +22,8 @@ N_ITEMS = 20
 
 
 @pytest.fixture()
-def dataset(shared_data, tmp_path) -> Path:
-    lines = (shared_data / "nacgec" / "nacgec.dev.ref.para").read_text(encoding="utf-8").split("\n")[:N_ITEMS]
-    path = tmp_path / "dev20.para"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def dataset(dev20) -> Path:
+    return dev20  # N_ITEMS sentences
 
 
 @pytest.fixture()
