@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from harness import __version__
-from harness.data import DataSettings, resolve
+from harness.data import DataSettings, find_unpinned, resolve
 from harness.errors import HarnessError
 from harness.inputs import References
 from harness.results import atomic_write_text
@@ -22,27 +22,54 @@ from metrics.compare import (
 from metrics.extract import Extractor
 from metrics.m2 import annotator_block, format_block, maxmatch_gold, read_m2, split_blocks
 from metrics.normalise import TargetNormaliser, remove_whitespace
+from metrics.zh.charmeta import CharMetaError, parse_char_meta
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 
 # Bump when a change to extraction changes M2 output, so cached reference M2s are not reused.
 EXTRACTION_REVISION = 1
+# FASPell's character table, an `unpinned` file of the data manifest (optional).
+CHAR_META = "resources/char_meta.txt"
 # Below this many sentences a process pool costs more than it saves.
 PARALLEL_MIN_SENTENCES = 64
 
 
 @dataclass(frozen=True)
 class LexiconTexts:
-    """The two resource files as text: small, picklable, enough to rebuild a Lexicon anywhere."""
+    """The resource files as text: small, picklable, enough to rebuild a Lexicon anywhere.
+    `char_meta` (FASPell's table, for the word-level S:SPELL label) is optional: it has no
+    pinned checksum, so it is used only when a local copy exists, named by its sha256."""
 
     cilin: str
     confusion: str
+    char_meta: str | None = None
+    char_meta_sha256: str | None = None
 
     @classmethod
     def load(cls, settings: DataSettings) -> "LexiconTexts":
         cilin = resolve("resources/cilin.txt", settings).read_text(encoding="gbk")
         confusion = resolve("resources/confusion_dict.txt", settings).read_text(encoding="utf-8")
-        return cls(cilin, confusion)
+        char_meta = sha = None
+        path = find_unpinned(CHAR_META, settings)
+        if path is not None:
+            data = path.read_bytes()
+            try:
+                char_meta = data.decode("utf-8")
+                parse_char_meta(char_meta)
+            except UnicodeDecodeError as exc:
+                raise HarnessError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+            except CharMetaError as exc:
+                raise HarnessError(exc.reason, path, exc.line) from None
+            sha = hashlib.sha256(data).hexdigest()
+        return cls(cilin, confusion, char_meta, sha)
+
+    @property
+    def spelling(self) -> str:
+        """How S:SPELL is decided, for signatures and cache keys."""
+        return f"faspell-{self.char_meta_sha256[:12]}" if self.char_meta_sha256 else "readings"
+
+    def spelling_check(self) -> SpellingCheck:
+        return SpellingCheck(parse_char_meta(self.char_meta) if self.char_meta is not None else None)
 
 
 Pair = tuple[str, tuple[str, ...]]  # (source, targets)
@@ -65,7 +92,7 @@ class Recipe:
         lexicon = Lexicon.from_texts(texts.cilin, texts.confusion)
         if self.level == "char":
             return Extractor(lexicon, "char")
-        return Extractor(lexicon, "word", PretaggedTokenizer(self.tagged or {}), spelling=SpellingCheck())
+        return Extractor(lexicon, "word", PretaggedTokenizer(self.tagged or {}), spelling=texts.spelling_check())
 
 
 _worker_extractor: Extractor | None = None  # one per pool worker process, set by its initializer
@@ -96,11 +123,13 @@ def extract_m2_blocks(pairs: Sequence[Pair], texts: LexiconTexts, recipe: Recipe
         return list(pool.imap(_extract, pairs, chunksize=chunk))
 
 
-def reference_cache_key(references: References, recipe: Recipe) -> str:
+def reference_cache_key(references: References, recipe: Recipe, texts: LexiconTexts) -> str:
     from harness.segmentation import segmenter_version
 
     segmenter = f"{recipe.segmenter}-{segmenter_version(recipe.segmenter)}" if recipe.segmenter else "none"
-    key = "|".join([f"level:{recipe.level}", f"segmenter:{segmenter}", f"revision:{EXTRACTION_REVISION}",
+    spelling = texts.spelling if recipe.level == "word" else "none"
+    key = "|".join([f"level:{recipe.level}", f"segmenter:{segmenter}", f"spell:{spelling}",
+                    f"revision:{EXTRACTION_REVISION}",
                     f"harness:{__version__}", f"pypinyin:{package_version('pypinyin')}",
                     f"opencc:{package_version('opencc')}"])
     digest = hashlib.sha256(key.encode())
@@ -116,7 +145,7 @@ def reference_m2(references: References, texts: LexiconTexts, recipe: Recipe, ca
         return references.m2_text
     cache_path = None
     if cache_dir is not None:
-        cache_path = cache_dir / "m2" / f"{reference_cache_key(references, recipe)}.{recipe.name}.m2"
+        cache_path = cache_dir / "m2" / f"{reference_cache_key(references, recipe, texts)}.{recipe.name}.m2"
         if cache_path.is_file():
             return cache_path.read_text(encoding="utf-8")
     assert references.targets is not None
@@ -200,7 +229,7 @@ def score_cherrant(references: References, hypotheses: Sequence[str], settings: 
     if recipe.segmenter is None:
         signature = char_signature(references.reference_counts)
     else:
-        signature = word_signature(references.reference_counts, "cherrant", recipe.segmenter)
+        signature = word_signature(references.reference_counts, "cherrant", recipe.segmenter, spelling=texts.spelling)
     return LevelScore(
         counts=total_counts(choices),
         choices=choices,

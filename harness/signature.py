@@ -34,8 +34,11 @@ def char_signature(reference_counts: tuple[int, ...], t2s: bool = True) -> str:
     ])
 
 
-def word_signature(reference_counts: tuple[int, ...], method: str, segmenter: str, t2s: bool = True) -> str:
-    """Word level. jieba is not part of any published protocol: the signature says so."""
+def word_signature(reference_counts: tuple[int, ...], method: str, segmenter: str, t2s: bool = True,
+                   spelling: str = "readings") -> str:
+    """Word level. jieba is not part of any published protocol: the signature says so.
+    ChERRANT's types include S:SPELL, decided with FASPell's char_meta.txt when a copy is at
+    hand (`spell:faspell-<sha256 prefix>`) or by readings alone (`spell:readings`)."""
     conversion = f"opencc-{package_version('opencc')}-t2s" if t2s and method == "cherrant" else "none"
     variant = "official-nlpcc2023" if (method, segmenter) == ("maxmatch", "thulac") else "unofficial"
     fields = [
@@ -46,7 +49,7 @@ def word_signature(reference_counts: tuple[int, ...], method: str, segmenter: st
         f"t2s:{conversion}",
     ]
     if method == "cherrant":
-        fields.append(f"readings:pypinyin-{package_version('pypinyin')}")
+        fields += [f"readings:pypinyin-{package_version('pypinyin')}", f"spell:{spelling}"]
     if method == "maxmatch":
         fields.append("max_unchanged:2")
     fields += [f"protocol:{variant}", f"version:cgec-harness-{__version__}"]
