@@ -22,7 +22,7 @@ from metrics.compare import (
 from metrics.extract import Extractor
 from metrics.m2 import annotator_block, format_block, maxmatch_gold, read_m2, split_blocks
 from metrics.normalise import TargetNormaliser, remove_whitespace
-from metrics.zh.charmeta import CharMetaError, parse_char_meta
+from metrics.zh.charmeta import CharMeta, CharMetaError, parse_char_meta
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 
@@ -37,12 +37,12 @@ PARALLEL_MIN_SENTENCES = 64
 @dataclass(frozen=True)
 class LexiconTexts:
     """The resource files as text: small, picklable, enough to rebuild a Lexicon anywhere.
-    `char_meta` (FASPell's table, for the word-level S:SPELL label) is optional: it has no
-    pinned checksum, so it is used only when a local copy exists, named by its sha256."""
+    `char_meta` (FASPell's table, parsed, for the word-level S:SPELL label) is optional: it has
+    no pinned checksum, so it is used only when a local copy exists, named by its sha256."""
 
     cilin: str
     confusion: str
-    char_meta: str | None = None
+    char_meta: dict[str, CharMeta] | None = None
     char_meta_sha256: str | None = None
 
     @classmethod
@@ -54,8 +54,7 @@ class LexiconTexts:
         if path is not None:
             data = path.read_bytes()
             try:
-                char_meta = data.decode("utf-8")
-                parse_char_meta(char_meta)
+                char_meta = parse_char_meta(data.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise HarnessError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
             except CharMetaError as exc:
@@ -69,7 +68,7 @@ class LexiconTexts:
         return f"faspell-{self.char_meta_sha256[:12]}" if self.char_meta_sha256 else "readings"
 
     def spelling_check(self) -> SpellingCheck:
-        return SpellingCheck(parse_char_meta(self.char_meta) if self.char_meta is not None else None)
+        return SpellingCheck(self.char_meta)
 
 
 Pair = tuple[str, tuple[str, ...]]  # (source, targets)
