@@ -7,7 +7,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,7 +24,6 @@ _CHUNK = 1 << 16
 
 _REQUIRED_FILE_KEYS = ("url", "sha256", "size", "licence", "citation", "description")
 _OPTIONAL_FILE_KEYS = ("encoding", "line_endings")
-_UNPINNED_KEYS = ("url", "licence", "citation", "description")
 _DATASET_FILE_KEYS = ("references", "error_types", "sources")
 _OUTPUT_FILE_KEYS = ("file",)
 
@@ -86,26 +85,12 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
-class UnpinnedEntry:
-    """A file whose checksum is not known here: never downloaded, used only when a copy is
-    found in the mirror or the cache, and then identified by the sha256 of that copy."""
-
-    relpath: str
-    url: str
-    licence: str
-    citation: str
-    description: str
-
-
-@dataclass(frozen=True)
 class Manifest:
-    """The parsed ``data/manifest.yaml``: files by relative path, named datasets and outputs,
-    and the optional files that have no pinned checksum yet (``unpinned``)."""
+    """The parsed ``data/manifest.yaml``: files by relative path, named datasets and outputs."""
 
     files: dict[str, FileEntry]
     datasets: dict[str, dict[str, Any]]
     outputs: dict[str, dict[str, Any]]
-    unpinned: dict[str, UnpinnedEntry] = field(default_factory=dict)
 
     def entry(self, relpath: str) -> FileEntry:
         """The entry for ``relpath``; a ``HarnessError`` listing the known files otherwise."""
@@ -166,25 +151,6 @@ def _parse_file_entry(relpath: str, raw: Any, where: Path) -> FileEntry:
     return FileEntry(relpath=relpath, sha256=sha, size=size, **strings)
 
 
-def _parse_unpinned(raw: Any, files: dict[str, FileEntry], where: Path) -> dict[str, UnpinnedEntry]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise HarnessError("unpinned: expected a mapping of relative paths", path=where)
-    out: dict[str, UnpinnedEntry] = {}
-    for relpath, spec in raw.items():
-        relpath = _check_relpath(relpath, where)
-        if relpath in files:
-            raise HarnessError(f"unpinned.{relpath}: also listed under files", path=where)
-        if not isinstance(spec, dict) or sorted(spec) != sorted(_UNPINNED_KEYS):
-            raise HarnessError(f"unpinned.{relpath}: expected exactly the keys {', '.join(_UNPINNED_KEYS)}",
-                               path=where)
-        if not all(isinstance(spec[k], str) and spec[k].strip() for k in _UNPINNED_KEYS):
-            raise HarnessError(f"unpinned.{relpath}: every value must be a non-empty string", path=where)
-        out[relpath] = UnpinnedEntry(relpath, **{k: spec[k].strip() for k in _UNPINNED_KEYS})
-    return out
-
-
 def _parse_named(
     section: str, raw: Any, file_keys: tuple[str, ...], files: dict[str, FileEntry], where: Path
 ) -> dict[str, dict[str, Any]]:
@@ -222,7 +188,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
         raise HarnessError(f"invalid YAML: {exc}", path=where, line=line) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("files"), dict) or not raw["files"]:
         raise HarnessError("expected a top-level 'files:' mapping", path=where)
-    unknown = sorted(set(raw) - {"files", "datasets", "outputs", "unpinned"})
+    unknown = sorted(set(raw) - {"files", "datasets", "outputs"})
     if unknown:
         raise HarnessError(f"unknown top-level key(s) {', '.join(unknown)}", path=where)
     files: dict[str, FileEntry] = {}
@@ -237,8 +203,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
                 f"outputs.{name}.dataset: {spec['dataset']!r} is not listed under datasets",
                 path=where,
             )
-    unpinned = _parse_unpinned(raw.get("unpinned"), files, where)
-    return Manifest(files=files, datasets=datasets, outputs=outputs, unpinned=unpinned)
+    return Manifest(files=files, datasets=datasets, outputs=outputs)
 
 
 def download_url(entry: FileEntry, settings: DataSettings) -> str:
@@ -282,19 +247,6 @@ def resolve(
 
     _download(entry, download_url(entry, settings), cached, progress)
     return cached
-
-
-def find_unpinned(relpath: str, settings: DataSettings, manifest: Manifest | None = None) -> Path | None:
-    """A local copy of an ``unpinned`` file (mirror first, then cache), or None. It cannot be
-    verified, so callers record its sha256 beside whatever they compute from it."""
-    manifest = manifest if manifest is not None else load_manifest()
-    if relpath not in manifest.unpinned:
-        known = ", ".join(sorted(manifest.unpinned)) or "none"
-        raise HarnessError(f"{relpath!r} is not an unpinned file of the manifest (known: {known})")
-    for root in (settings.data_dir, settings.cache_dir):
-        if root is not None and (Path(root) / relpath).is_file():
-            return Path(root) / relpath
-    return None
 
 
 def _download(entry: FileEntry, url: str, dest: Path, progress: bool) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from harness import __version__
-from harness.data import DataSettings, find_unpinned, resolve
+from harness.data import DataSettings, resolve
 from harness.errors import HarnessError
 from harness.inputs import References
 from harness.results import atomic_write_text
@@ -28,7 +28,7 @@ from metrics.zh.spelling import SpellingCheck
 
 # Bump when a change to extraction changes M2 output, so cached reference M2s are not reused.
 EXTRACTION_REVISION = 1
-# FASPell's character table, an `unpinned` file of the data manifest (optional).
+# FASPell's character table (word-level S:SPELL).
 CHAR_META = "resources/char_meta.txt"
 # Below this many sentences a process pool costs more than it saves.
 PARALLEL_MIN_SENTENCES = 64
@@ -37,8 +37,8 @@ PARALLEL_MIN_SENTENCES = 64
 @dataclass(frozen=True)
 class LexiconTexts:
     """The resource files as text: small, picklable, enough to rebuild a Lexicon anywhere.
-    `char_meta` (FASPell's table, parsed, for the word-level S:SPELL label) is optional: it has
-    no pinned checksum, so it is used only when a local copy exists, named by its sha256."""
+    `char_meta` (FASPell's table, parsed) is only needed for the word-level S:SPELL label, so
+    char-level callers skip loading it."""
 
     cilin: str
     confusion: str
@@ -46,21 +46,20 @@ class LexiconTexts:
     char_meta_sha256: str | None = None
 
     @classmethod
-    def load(cls, settings: DataSettings) -> "LexiconTexts":
+    def load(cls, settings: DataSettings, char_meta: bool = True) -> "LexiconTexts":
         cilin = resolve("resources/cilin.txt", settings).read_text(encoding="gbk")
         confusion = resolve("resources/confusion_dict.txt", settings).read_text(encoding="utf-8")
-        char_meta = sha = None
-        path = find_unpinned(CHAR_META, settings)
-        if path is not None:
-            data = path.read_bytes()
-            try:
-                char_meta = parse_char_meta(data.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise HarnessError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
-            except CharMetaError as exc:
-                raise HarnessError(exc.reason, path, exc.line) from None
-            sha = hashlib.sha256(data).hexdigest()
-        return cls(cilin, confusion, char_meta, sha)
+        if not char_meta:
+            return cls(cilin, confusion)
+        path = resolve(CHAR_META, settings)
+        data = path.read_bytes()
+        try:
+            table = parse_char_meta(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise HarnessError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+        except CharMetaError as exc:
+            raise HarnessError(exc.reason, path, exc.line) from None
+        return cls(cilin, confusion, table, hashlib.sha256(data).hexdigest())
 
     @property
     def spelling(self) -> str:
@@ -215,7 +214,7 @@ def hypothesis_m2(references: References, hypotheses: Sequence[str], reference_b
 def score_cherrant(references: References, hypotheses: Sequence[str], settings: DataSettings,
                    recipe: Recipe = Recipe(), jobs: int | None = None, use_cache: bool = True) -> LevelScore:
     """ChERRANT at char level, or on words when `recipe` carries a segmenter."""
-    texts = LexiconTexts.load(settings)
+    texts = LexiconTexts.load(settings, char_meta=recipe.level == "word")
     cache_dir = settings.cache_dir if use_cache else None
     if recipe.segmenter is not None and recipe.tagged is None:
         normalise = TargetNormaliser()

@@ -37,7 +37,7 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     targets = dataset.references.targets[index]
     prediction = record["prediction"] if record["prediction"] is not None else source
 
-    extractor = Recipe().extractor(LexiconTexts.load(settings))
+    extractor = Recipe().extractor(LexiconTexts.load(settings, char_meta=False))
     ref_block = extractor.block(source, targets)
     hyp_block = extractor.block(source, (prediction,))
     ref_edits = edit_dict(block_edits(ref_block))

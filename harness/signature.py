@@ -37,8 +37,9 @@ def char_signature(reference_counts: tuple[int, ...], t2s: bool = True) -> str:
 def word_signature(reference_counts: tuple[int, ...], method: str, segmenter: str, t2s: bool = True,
                    spelling: str = "readings") -> str:
     """Word level. jieba is not part of any published protocol: the signature says so.
-    ChERRANT's types include S:SPELL, decided with FASPell's char_meta.txt when a copy is at
-    hand (`spell:faspell-<sha256 prefix>`) or by readings alone (`spell:readings`)."""
+    ChERRANT's types include S:SPELL, decided with FASPell's char_meta.txt
+    (`spell:faspell-<sha256 prefix>`), or by readings alone when a library caller has no
+    table (`spell:readings`)."""
     conversion = f"opencc-{package_version('opencc')}-t2s" if t2s and method == "cherrant" else "none"
     variant = "official-nlpcc2023" if (method, segmenter) == ("maxmatch", "thulac") else "unofficial"
     fields = [

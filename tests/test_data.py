@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import DataSettings, find_unpinned, load_manifest, resolve, sha256_file
+from harness.data import DataSettings, load_manifest, resolve, sha256_file
 from harness.errors import HarnessError
 
 SERVER_SCRIPT = Path(__file__).resolve().parent / "servers" / "static_server.py"
@@ -89,7 +89,7 @@ def test_manifest_lists_exactly_the_files_of_the_mirror_table(shared_data: Path,
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("|") and cells[0] not in ("file", "") and not set(cells[0]) <= {"-"}:
             table_files.add(cells[0])
-    assert len(table_files) == 11
+    assert len(table_files) == 12
     assert set(manifest.files) == table_files
 
 
@@ -236,38 +236,12 @@ def test_manifest_problems_name_the_file(tmp_path: Path) -> None:
     assert missing.value.path == str(tmp_path / "absent.yaml")
 
 
-def test_unpinned_files_are_not_in_the_mirror_table(shared_data: Path, manifest) -> None:
-    """An unpinned file the mirror starts to carry (with a sha256) must move to `files:`."""
-    assert "resources/char_meta.txt" in manifest.unpinned
-    table = (shared_data / "MANIFEST.md").read_text(encoding="utf-8")
-    for relpath in manifest.unpinned:
-        assert f"| {relpath} |" not in table, f"{relpath} is in the mirror: pin it under files"
-
-
-def test_find_unpinned_looks_in_the_mirror_then_the_cache(tmp_path: Path, manifest) -> None:
-    mirror, cache = tmp_path / "mirror", tmp_path / "cache"
-    settings = DataSettings(data_dir=mirror, cache_dir=cache)
-    relpath = "resources/char_meta.txt"
-    assert find_unpinned(relpath, settings, manifest) is None
-    (cache / "resources").mkdir(parents=True)
-    (cache / relpath).write_text("cached", encoding="utf-8")
-    assert find_unpinned(relpath, settings, manifest) == cache / relpath
-    (mirror / "resources").mkdir(parents=True)
-    (mirror / relpath).write_text("mirrored", encoding="utf-8")
-    assert find_unpinned(relpath, settings, manifest) == mirror / relpath
-    with pytest.raises(HarnessError, match="not an unpinned file"):
-        find_unpinned("resources/cilin.txt", settings, manifest)
-
-
-def test_unpinned_section_problems_name_the_file(tmp_path: Path) -> None:
+def test_unknown_manifest_sections_are_refused(tmp_path: Path) -> None:
+    """The former `unpinned:` section is gone: every file the harness reads has a checksum."""
     entry = ("    url: https://example.org/a.txt\n    sha256: " + "a" * 64 + "\n    size: 1\n"
              "    licence: x\n    citation: x\n    description: x\n")
     bad = tmp_path / "manifest.yaml"
-    bad.write_text("files:\n  a.txt:\n" + entry + "unpinned:\n  b.txt:\n    url: https://example.org/b\n",
-                   encoding="utf-8")
-    with pytest.raises(HarnessError, match="unpinned.b.txt: expected exactly the keys") as err:
+    bad.write_text("files:\n  a.txt:\n" + entry + "unpinned:\n  b.txt: {}\n", encoding="utf-8")
+    with pytest.raises(HarnessError, match="unknown top-level key.*unpinned") as err:
         load_manifest(bad)
     assert err.value.path == str(bad)
-    bad.write_text("files:\n  a.txt:\n" + entry + "unpinned:\n  a.txt:\n" + entry, encoding="utf-8")
-    with pytest.raises(HarnessError, match="also listed under files"):
-        load_manifest(bad)

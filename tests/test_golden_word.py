@@ -3,17 +3,15 @@ word-mode M2 and counts, the MaxMatch gold rebuilt from them, and THULAC's segme
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from harness.scoring import LexiconTexts, score_cherrant, word_recipe
+from harness.data import load_manifest
+from harness.scoring import score_cherrant, word_recipe
 from harness.segmentation import segment_all
 from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
 
 SETS = ["llm", "mix", "refs"]
-SPELL_LABEL = re.compile(r"\|\|\|S:[A-Z]+\|\|\|")
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +36,11 @@ def test_reference_word_m2_equals_golden_byte_for_byte(golden, scored):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_hypothesis_word_m2_equals_golden(name, golden, scored, dev_settings):
-    """Byte for byte when FASPell's char_meta.txt is at hand (the exact S:SPELL rule). Without
-    it, only S:<label> may differ, and only where the golden says S:SPELL."""
-    ours = scored[name].hypothesis_m2.split("\n")
-    gold = (golden / f"hyp.{name}.word-thulac.m2").read_text(encoding="utf-8").split("\n")
-    if LexiconTexts.load(dev_settings).char_meta is not None:
-        assert "|spell:faspell-" in scored[name].signature
-        assert ours == gold
-        return
-    assert "|spell:readings|" in scored[name].signature
-    assert len(ours) == len(gold)
-    differing = [(a, b) for a, b in zip(ours, gold) if a != b]
-    for a, b in differing:
-        assert "|||S:SPELL|||" in b and SPELL_LABEL.sub("|||S|||", a) == SPELL_LABEL.sub("|||S|||", b), (a, b)
-    assert len(differing) <= 1  # measured: one line (llm sentence 132, 批评 -> 批判)
+def test_hypothesis_word_m2_equals_golden_byte_for_byte(name, golden, scored):
+    """FASPell's char_meta.txt (pinned) decides S:SPELL exactly as ChERRANT does."""
+    sha = load_manifest().files["resources/char_meta.txt"].sha256
+    assert f"|spell:faspell-{sha[:12]}|" in scored[name].signature
+    assert scored[name].hypothesis_m2 == (golden / f"hyp.{name}.word-thulac.m2").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SETS)
