@@ -1,8 +1,9 @@
 """Response cache: one SQLite file (WAL), one row per successful completion, committed as it
 arrives, so a crashed or killed run resumes without paying for a request twice.
 
-The key hashes (base_url, model, messages, generation parameters); no API key is part of it
-or stored in it. Errors are never cached.
+The key hashes the backend's identity (base_url, the model asked for, generation parameters,
+and the model the server says it serves) with the messages; no API key is part of it or
+stored in it. Errors are never cached.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 
-def request_key(base_url: str | None, model: str | None, messages: list[dict[str, str]],
-                params: dict[str, Any]) -> str:
-    payload = {"base_url": base_url or "", "model": model or "", "messages": messages, "params": params}
+def request_key(identity: dict[str, Any], messages: list[dict[str, str]]) -> str:
+    payload = {"identity": identity, "messages": messages}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -30,6 +30,7 @@ class CachedResponse:
     system_fingerprint: str | None
     latency: float
     created: float
+    model: str | None = None  # the model the response says answered
 
 
 class ResponseCache:
@@ -42,19 +43,24 @@ class ResponseCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT, "
             "usage TEXT NOT NULL, system_fingerprint TEXT, latency REAL NOT NULL, created REAL NOT NULL)")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        if "model" not in columns:  # a cache written before responses recorded their model
+            self._db.execute("ALTER TABLE responses ADD COLUMN model TEXT")
 
     def get(self, key: str) -> CachedResponse | None:
-        row = self._db.execute("SELECT text, finish_reason, usage, system_fingerprint, latency, created "
+        row = self._db.execute("SELECT text, finish_reason, usage, system_fingerprint, latency, created, model "
                                "FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return CachedResponse(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
+        return CachedResponse(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
 
     def put(self, key: str, response: CachedResponse) -> None:
         """Committed before returning (autocommit): on disk before the caller counts it."""
-        self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self._db.execute("INSERT OR REPLACE INTO responses (key, text, finish_reason, usage, system_fingerprint, "
+                         "latency, created, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (key, response.text, response.finish_reason, json.dumps(response.usage, sort_keys=True),
-                          response.system_fingerprint, response.latency, response.created or time.time()))
+                          response.system_fingerprint, response.latency, response.created or time.time(),
+                          response.model))
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

@@ -60,12 +60,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     from harness.table import build_table, render
 
-    text = render(build_table(Path(args.runs), args.dataset), args.format, args.dataset)
+    table = build_table(Path(args.runs), args.dataset)
+    text = render(table, args.format)
     if args.out:
-        from harness.results import atomic_write_text
+        from harness.atomic import atomic_write_text
 
         atomic_write_text(Path(args.out), text if text.endswith("\n") else text + "\n")
     print(text, end="" if text.endswith("\n") else "\n")
+    if args.format in ("csv", "latex"):
+        for note in table.notes:
+            print(f"not shown: {note}", file=sys.stderr)
     return 0
 
 
@@ -77,23 +81,31 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.comparison import compare, load_error_types, load_run, plot, to_json, to_markdown
+    from harness.comparison import compare, load_error_types, plot, to_json, to_markdown
     from harness.data import load_manifest, resolve
-    from harness.datasets import load_run_dataset
-    from harness.results import atomic_write_text, write_json
+    from harness.datasets import load_run_dataset, manifest_sha256
+    from harness.record import read_record
+    from harness.atomic import atomic_write_text, write_json
 
     settings = DataSettings.from_env(data_dir=args.data_dir)
-    runs = [load_run(path) for path in args.runs]
-    first = json.loads((Path(args.runs[0]) / "manifest.json").read_text(encoding="utf-8"))["dataset"]
-    manifest = load_manifest()
-    dataset = load_run_dataset(first, settings)
-    by_id = {item.id: index for index, item in enumerate(dataset.items)}
-    ids = [row.id for row in runs[0].rows]
-    references = [dataset.references.targets[by_id[i]] for i in ids] if all(i in by_id for i in ids) else None
-    error_types = None
-    if "error_types" in manifest.datasets.get(first["name"], {}):
-        error_types = load_error_types(resolve(manifest.datasets[first["name"]]["error_types"], settings, manifest))
-    comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, references=references,
+    runs = [read_record(path) for path in args.runs]
+    recorded = runs[0].dataset
+    sources = references = error_types = None
+    try:
+        dataset = load_run_dataset(recorded, settings)
+    except HarnessError as error:
+        print(f"note: sources and references not shown: {error}", file=sys.stderr)
+    else:
+        by_id = {item.id: index for index, item in enumerate(dataset.items)}
+        indices = [by_id[row.id] for row in runs[0].rows]
+        sources = [dataset.references.sources[i] for i in indices]
+        references = [dataset.references.targets[i] for i in indices]
+    if manifest_sha256(recorded.name) == recorded.sha256:
+        manifest = load_manifest()
+        if "error_types" in manifest.datasets[recorded.name]:
+            error_types = load_error_types(resolve(manifest.datasets[recorded.name]["error_types"], settings,
+                                                   manifest))
+    comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, sources=sources, references=references,
                          error_types=error_types, top=args.top)
     text = to_markdown(comparison)
     print(text)
@@ -162,9 +174,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_local(args: argparse.Namespace) -> int:
+    from harness.backends import SERVE_LOCAL_DIR
     from harness.serve_local import serve
 
-    return serve(args.model, args.port, args.ready_timeout, args.threads)
+    identities = DataSettings.from_env().cache_dir / SERVE_LOCAL_DIR
+    return serve(args.model, args.port, identities, args.ready_timeout, args.threads)
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.record import RunRecord, sum_counts
+from harness.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
 
@@ -24,57 +26,12 @@ EDIT_TYPES = ("M", "R", "S", "W")
 # NaCGEC's error types, in the paper's order; sentences missing from the map are `unknown`.
 ERROR_TYPES = ("语序不当", "搭配不当", "成分残缺", "成分赘余", "句式杂糅", "不合逻辑", "正确")
 UNKNOWN = "unknown"
+NOT_IN_RECORD = "(not in the run folder)"
 CONFIDENCE = 0.95
-RUN_FILES = ("manifest.json", "metrics.json", "sentences.jsonl", "predictions.jsonl")
 
 
 # --------------------------------------------------------------------------------------------
 # Records
-
-
-@dataclass(frozen=True)
-class SentenceScore:
-    """One line of sentences.jsonl: counts per level, the chosen reference, and (ChERRANT
-    levels only) counts per edit type, collapsed to M/R/S/W."""
-
-    id: str
-    counts: dict[str, Counts]
-    refs: dict[str, int | None]
-    types: dict[str, dict[str, Counts]]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One line of predictions.jsonl (the fields a comparison shows)."""
-
-    id: str
-    source: str
-    raw: str | None
-    prediction: str | None
-    cleaning: tuple[str, ...]
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Run:
-    """A run directory as written by `harness run`."""
-
-    name: str
-    path: Path
-    dataset: str
-    dataset_sha256: str
-    sentences: int  # sentences scored in this run (= rows of sentences.jsonl)
-    metrics: dict[str, Any]
-    rows: tuple[SentenceScore, ...]
-    predictions: tuple[Prediction, ...]
-    signatures: dict[str, str]  # level -> scorer signature
-    complete: bool = True
-    failed: int = 0
-    dataset_sentences: int | None = None  # sentences in the dataset (more than `sentences` after --limit)
-
-    @property
-    def levels(self) -> tuple[str, ...]:
-        return tuple(level for level in LEVELS if level in self.signatures)
 
 
 @dataclass(frozen=True)
@@ -152,7 +109,7 @@ class RunSentence:
 class Disagreement:
     index: int  # 0-based position in the dataset
     id: str
-    source: str
+    source: str | None
     references: tuple[str, ...] | None
     spread: float
     runs: tuple[RunSentence, ...]
@@ -160,7 +117,7 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class Comparison:
-    runs: tuple[Run, ...]
+    runs: tuple[RunRecord, ...]
     labels: tuple[str, ...]  # run names, made unique (a run compared with itself)
     dataset: str
     dataset_sha256: str
@@ -177,64 +134,6 @@ class Comparison:
 
 # --------------------------------------------------------------------------------------------
 # Loading
-
-
-def load_run(path: str | Path) -> Run:
-    """Read and cross-check a run directory. Raises HarnessError naming the offending file."""
-    path = Path(path)
-    if not path.is_dir():
-        raise HarnessError("not a run directory (expected results/runs/<name>/)", path)
-    for name in RUN_FILES:
-        if not (path / name).is_file():
-            raise HarnessError(f"run directory has no {name} (was it written by `harness run`?)", path)
-    manifest = _read_json(path / "manifest.json")
-    metrics = _read_json(path / "metrics.json")
-    sentence_lines = _read_jsonl(path / "sentences.jsonl")
-    prediction_lines = _read_jsonl(path / "predictions.jsonl")
-
-    name = _field(manifest, "run", str, path / "manifest.json")
-    dataset = _field(manifest, "dataset", dict, path / "manifest.json")
-    dataset_name = _field(dataset, "name", str, path / "manifest.json", "dataset.name")
-    dataset_sha = _field(dataset, "sha256", str, path / "manifest.json", "dataset.sha256")
-
-    if not isinstance(metrics, dict):
-        raise HarnessError("expected a JSON object", path / "metrics.json")
-    levels = [level for level in LEVELS if isinstance(metrics.get(level), dict)]
-    if not levels:
-        raise HarnessError(f"no score level ({', '.join(LEVELS)}) in metrics", path / "metrics.json")
-    signatures: dict[str, str] = {}
-    totals: dict[str, Counts] = {}
-    for level in levels:
-        block = metrics[level]
-        where = path / "metrics.json"
-        signatures[level] = _field(block, "signature", str, where, f"{level}.signature")
-        totals[level] = Counts(*(_field(block, key, int, where, f"{level}.{key}") for key in ("tp", "fp", "fn")))
-
-    rows = tuple(_sentence_row(entry, levels, path / "sentences.jsonl") for entry in sentence_lines)
-    predictions = tuple(_prediction(entry, path / "predictions.jsonl") for entry in prediction_lines)
-    if not rows:
-        raise HarnessError("no sentences", path / "sentences.jsonl")
-    if len(predictions) != len(rows):
-        raise HarnessError(f"{len(predictions)} predictions but {len(rows)} scored sentences in sentences.jsonl",
-                           path / "predictions.jsonl")
-    for number, (row, prediction) in enumerate(zip(rows, predictions), 1):
-        if row.id != prediction.id:
-            raise HarnessError(f"id {prediction.id!r} but sentences.jsonl line {number} has id {row.id!r}",
-                               path / "predictions.jsonl", number)
-    run_items = dataset.get("run_items", len(rows))
-    if run_items != len(rows):
-        raise HarnessError(f"manifest says {run_items} items were run but sentences.jsonl has {len(rows)}",
-                           path / "manifest.json")
-    for level in levels:
-        summed = _sum(row.counts[level] for row in rows)
-        if summed != totals[level]:
-            raise HarnessError(f"{level}: per-sentence counts sum to tp/fp/fn {summed.tp}/{summed.fp}/{summed.fn} "
-                               f"but metrics.json says {totals[level].tp}/{totals[level].fp}/{totals[level].fn}",
-                               path / "sentences.jsonl")
-    return Run(name=name, path=path, dataset=dataset_name, dataset_sha256=dataset_sha, sentences=len(rows),
-               metrics=metrics, rows=rows, predictions=predictions, signatures=signatures,
-               complete=bool(metrics.get("complete", True)), failed=int(metrics.get("failed", 0) or 0),
-               dataset_sentences=dataset.get("sentences") if isinstance(dataset.get("sentences"), int) else None)
 
 
 def load_error_types(path: str | Path) -> dict[str, str]:
@@ -270,107 +169,23 @@ def _read_json(path: Path) -> Any:
         raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise HarnessError(f"cannot read: {error}", path) from None
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append((number, json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise HarnessError(f"invalid JSON: {error.msg}", path, number) from None
-    return records
-
-
-def _field(data: Any, key: str, kind: type, path: Path, label: str | None = None, line: int | None = None) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise HarnessError(f"missing {label or key}", path, line)
-    value = data[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise HarnessError(f"{label or key}: expected {kind.__name__}, got {type(value).__name__}", path, line)
-    return value
-
-
-def _id(data: dict, path: Path, line: int) -> str:
-    value = data.get("id")
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise HarnessError("missing or invalid id", path, line)
-    return str(value)
-
-
-def _sentence_row(entry: tuple[int, Any], levels: list[str], path: Path) -> SentenceScore:
-    line, data = entry
-    if not isinstance(data, dict):
-        raise HarnessError("expected a JSON object", path, line)
-    sentence_id = _id(data, path, line)
-    counts: dict[str, Counts] = {}
-    refs: dict[str, int | None] = {}
-    types: dict[str, dict[str, Counts]] = {}
-    for level in levels:
-        block = data.get(level)
-        if not isinstance(block, dict):
-            raise HarnessError(f"no {level} counts (metrics.json has that level)", path, line)
-        total = Counts(*(_field(block, key, int, path, f"{level}.{key}", line) for key in ("tp", "fp", "fn")))
-        if min(total.tp, total.fp, total.fn) < 0:
-            raise HarnessError(f"{level}: negative count", path, line)
-        counts[level] = total
-        refs[level] = block.get("ref")
-        if "types" in block:
-            by_type = _types(block["types"], level, path, line)
-            if _sum(by_type.values()) != total:
-                raise HarnessError(f"{level}: per-type counts do not add up to tp/fp/fn", path, line)
-            types[level] = by_type
-    return SentenceScore(sentence_id, counts, refs, types)
-
-
-def _types(raw: Any, level: str, path: Path, line: int) -> dict[str, Counts]:
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{level}.types: expected an object", path, line)
-    out: dict[str, Counts] = {}
-    for name, values in raw.items():
-        if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, int) for v in values)):
-            raise HarnessError(f"{level}.types.{name}: expected [tp, fp, fn]", path, line)
-        # Tier 1 as in metrics.compare.type_counts: "R:NOUN" -> "R"; UNK stays UNK.
-        key = name if name == "UNK" else name[:1]
-        out[key] = out.get(key, Counts()) + Counts(*values)
-    return out
-
-
-def _prediction(entry: tuple[int, Any], path: Path) -> Prediction:
-    line, data = entry
-    if not isinstance(data, dict):
-        raise HarnessError("expected a JSON object", path, line)
-    source = _field(data, "source", str, path, line=line)
-    cleaning = data.get("cleaning") or []
-    return Prediction(id=_id(data, path, line),
-                      source=source, raw=data.get("raw"), prediction=data.get("prediction"),
-                      cleaning=tuple(str(flag) for flag in cleaning), error=data.get("error"))
-
-
-def _sum(items: Iterable[Counts]) -> Counts:
-    total = Counts()
-    for item in items:
-        total = total + item
-    return total
-
-
 # --------------------------------------------------------------------------------------------
 # Comparing
 
 
-def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: list[tuple[str, ...]] | None = None,
-            error_types: dict[str, str] | None = None, top: int = 10) -> Comparison:
+def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources: list[str] | None = None,
+            references: list[tuple[str, ...]] | None = None, error_types: dict[str, str] | None = None,
+            top: int = 10) -> Comparison:
     """Scores with paired-bootstrap intervals, pairwise differences, breakdowns by edit type and
     NaCGEC error type, and the sentences on which the runs disagree most.
 
     The bootstrap draws `bootstrap` resamples of sentence indices (with replacement) from
     `numpy.random.default_rng(seed)`; the same resamples serve every run and level, so the
     differences are paired. Disagreement is the spread (max - min over runs) of per-sentence
-    F0.5 at the char level (word when char is absent); ties keep dataset order."""
+    F0.5 at the char level (word when char is absent); ties keep dataset order.
+
+    `sources` and `references` are those of the runs' sentences, in order (from the dataset the
+    runs scored); without `sources`, the runs' own predictions.jsonl supplies them."""
     if not runs:
         raise HarnessError("nothing to compare: no runs given")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
@@ -380,9 +195,14 @@ def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: l
     _check_comparable(runs)
     labels = _labels(runs)
     first = runs[0]
-    n = first.sentences
+    n = len(first.rows)
     if references is not None and len(references) != n:
         raise HarnessError(f"references: {len(references)} sentences but the runs have {n}")
+    if sources is None:
+        with_predictions = next((run for run in runs if run.predictions is not None), None)
+        sources = [p.source for p in with_predictions.predictions] if with_predictions is not None else None
+    if sources is not None and len(sources) != n:
+        raise HarnessError(f"sources: {len(sources)} sentences but the runs have {n}")
 
     notes: list[str] = []
     levels = [level for level in LEVELS if all(level in run.signatures for run in runs)]
@@ -392,18 +212,21 @@ def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: l
             notes.append(f"{level} level not compared: only {having} scored it")
     for level in levels:
         for run, label in zip(runs[1:], labels[1:]):
-            if run.signatures[level] != first.signatures[level]:
-                difference = _signature_difference(first.signatures[level], run.signatures[level])
+            difference = signature_differences(first.signatures[level], run.signatures[level])
+            if difference:
                 raise HarnessError(f"{level} scores of {labels[0]} and {label} are not comparable: their "
-                                   f"signatures differ ({difference})")
+                                   f"signatures differ ({'; '.join(difference)})")
     if not levels:
         raise HarnessError("no score level is present in every run: "
                            + "; ".join(f"{label}: {', '.join(run.levels)}" for label, run in zip(labels, runs)))
     for label, run in zip(labels, runs):
         if run.failed:
             notes.append(f"{label} has {run.failed} failed items (scored as their source)")
-    if first.dataset_sentences is not None and n < first.dataset_sentences:
-        notes.append(f"the runs cover {n} of the dataset's {first.dataset_sentences} sentences")
+    if n < first.dataset.sentences:
+        notes.append(f"the runs cover {n} of the dataset's {first.dataset.sentences} sentences")
+    for label, run in zip(labels, runs):
+        if run.predictions is None:
+            notes.append(f"{label}: predictions.jsonl is not in its folder; its outputs are not shown")
 
     resamples = _resample_weights(n, bootstrap, seed)
     level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
@@ -412,46 +235,41 @@ def compare(runs: list[Run], bootstrap: int = 1000, seed: int = 0, references: l
     edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
                             if all(level in row.types for run in runs for row in run.rows))
     error_breakdowns: tuple[Breakdown, ...] = ()
-    if error_types is not None:
-        sentence_types = [error_types.get(remove_whitespace(p.source), UNKNOWN) for p in first.predictions]
+    if error_types is not None and sources is None:
+        notes.append("no error-type breakdown: neither the dataset nor any run's predictions give the sources")
+    elif error_types is not None:
+        sentence_types = [error_types.get(remove_whitespace(source), UNKNOWN) for source in sources]
         unknown = sentence_types.count(UNKNOWN)
         if unknown:
             notes.append(f"{unknown} of {n} sentences have no NaCGEC error type (reported as {UNKNOWN})")
         error_breakdowns = tuple(_error_types(level, runs, labels, sentence_types) for level in levels)
 
     disagreement_level = levels[0] if len(runs) > 1 else None
-    disagreements = _disagreements(runs, labels, levels, disagreement_level, references, top) \
+    disagreements = _disagreements(runs, labels, levels, disagreement_level, sources, references, top) \
         if disagreement_level is not None else ()
-    return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset, dataset_sha256=first.dataset_sha256,
+    return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset.name, dataset_sha256=first.dataset.sha256,
                       sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
                       edit_types=edit_breakdowns, error_types=error_breakdowns,
                       disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes))
 
 
-def _check_comparable(runs: Sequence[Run]) -> None:
+def _check_comparable(runs: Sequence[RunRecord]) -> None:
     first = runs[0]
     for run in runs[1:]:
         both = f"{first.name} ({first.path}) and {run.name} ({run.path})"
-        if run.dataset != first.dataset or run.dataset_sha256 != first.dataset_sha256:
-            raise HarnessError(f"runs {both} are over different datasets: {first.dataset} (sha256 "
-                               f"{first.dataset_sha256[:12]}) vs {run.dataset} (sha256 {run.dataset_sha256[:12]})")
-        if run.sentences != first.sentences:
-            raise HarnessError(f"runs {both} scored different numbers of sentences: {first.sentences} vs "
-                               f"{run.sentences} (was one run with --limit?)")
+        if run.dataset.sha256 != first.dataset.sha256:
+            raise HarnessError(f"runs {both} are over different datasets: {first.dataset.name} (sha256 "
+                               f"{first.dataset.sha256[:12]}) vs {run.dataset.name} (sha256 {run.dataset.sha256[:12]})")
+        if len(run.rows) != len(first.rows):
+            raise HarnessError(f"runs {both} scored different numbers of sentences: {len(first.rows)} vs "
+                               f"{len(run.rows)} (was one run with --limit?)")
         for index, (a, b) in enumerate(zip(first.rows, run.rows)):
             if a.id != b.id:
                 raise HarnessError(f"runs {both} list different sentences: sentence {index + 1} is "
                                    f"id {a.id!r} in one and {b.id!r} in the other")
 
 
-def _signature_difference(a: str, b: str) -> str:
-    fields_a, fields_b = a.split("|"), b.split("|")
-    only_a = [f for f in fields_a if f not in fields_b]
-    only_b = [f for f in fields_b if f not in fields_a]
-    return f"{'|'.join(only_a) or '-'} vs {'|'.join(only_b) or '-'}"
-
-
-def _labels(runs: Sequence[Run]) -> tuple[str, ...]:
+def _labels(runs: Sequence[RunRecord]) -> tuple[str, ...]:
     """Run names, with a #2, #3... suffix on repeats so that pairs stay distinguishable."""
     seen: dict[str, int] = {}
     labels = []
@@ -482,7 +300,7 @@ def f_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 0.5) 
     return f
 
 
-def _counts_matrix(run: Run, level: str) -> np.ndarray:
+def _counts_matrix(run: RunRecord, level: str) -> np.ndarray:
     return np.array([[row.counts[level].tp, row.counts[level].fp, row.counts[level].fn] for row in run.rows],
                     dtype=np.float64)
 
@@ -493,11 +311,11 @@ def _interval(values: np.ndarray) -> Interval:
     return Interval(float(lo), float(hi))
 
 
-def _compare_level(level: str, runs: Sequence[Run], labels: Sequence[str], weights: np.ndarray) -> LevelComparison:
+def _compare_level(level: str, runs: Sequence[RunRecord], labels: Sequence[str], weights: np.ndarray) -> LevelComparison:
     scores: list[Score] = []
     samples: list[np.ndarray] = []
     for run, label in zip(runs, labels):
-        total = _sum(row.counts[level] for row in run.rows)
+        total = sum_counts(row.counts[level] for row in run.rows)
         p, r, f = prf(total)
         interval = None
         if len(weights):
@@ -523,31 +341,32 @@ def _type_score(name: str, counts: Counts, sentences: int | None = None) -> Type
     return TypeScore(name, counts, p, r, f, sentences)
 
 
-def _edit_types(level: str, runs: Sequence[Run], labels: Sequence[str]) -> Breakdown:
+def _edit_types(level: str, runs: Sequence[RunRecord], labels: Sequence[str]) -> Breakdown:
     seen = {name for run in runs for row in run.rows for name in row.types[level]}
     names = tuple([t for t in EDIT_TYPES if t in seen] + sorted(seen - set(EDIT_TYPES)))
     per_run: dict[str, tuple[TypeScore, ...]] = {}
     for run, label in zip(runs, labels):
-        per_run[label] = tuple(_type_score(name, _sum(row.types[level].get(name, Counts()) for row in run.rows))
+        per_run[label] = tuple(_type_score(name, sum_counts(row.types[level].get(name, Counts()) for row in run.rows))
                                for name in names)
     return Breakdown(level, "edit_type", names, per_run)
 
 
-def _error_types(level: str, runs: Sequence[Run], labels: Sequence[str], sentence_types: list[str]) -> Breakdown:
+def _error_types(level: str, runs: Sequence[RunRecord], labels: Sequence[str], sentence_types: list[str]) -> Breakdown:
     seen = set(sentence_types)
     names = tuple([t for t in ERROR_TYPES if t in seen] + sorted(seen - set(ERROR_TYPES) - {UNKNOWN})
                   + ([UNKNOWN] if UNKNOWN in seen else []))
     per_run: dict[str, tuple[TypeScore, ...]] = {}
     for run, label in zip(runs, labels):
         per_run[label] = tuple(
-            _type_score(name, _sum(row.counts[level] for row, t in zip(run.rows, sentence_types) if t == name),
+            _type_score(name, sum_counts(row.counts[level] for row, t in zip(run.rows, sentence_types) if t == name),
                         sentence_types.count(name))
             for name in names)
     return Breakdown(level, "error_type", names, per_run)
 
 
-def _disagreements(runs: Sequence[Run], labels: Sequence[str], levels: Sequence[str], level: str,
-                   references: list[tuple[str, ...]] | None, top: int) -> tuple[Disagreement, ...]:
+def _disagreements(runs: Sequence[RunRecord], labels: Sequence[str], levels: Sequence[str], level: str,
+                   sources: list[str] | None, references: list[tuple[str, ...]] | None,
+                   top: int) -> tuple[Disagreement, ...]:
     per_run_f = np.stack([f_scores(*_counts_matrix(run, level).T) for run in runs])  # (runs, n)
     spread = per_run_f.max(axis=0) - per_run_f.min(axis=0)
     order = sorted((i for i in range(len(spread)) if spread[i] > 0), key=lambda i: (-spread[i], i))[:top]
@@ -555,12 +374,13 @@ def _disagreements(runs: Sequence[Run], labels: Sequence[str], levels: Sequence[
     for index in order:
         entries = []
         for run, label in zip(runs, labels):
-            row, prediction = run.rows[index], run.predictions[index]
-            entries.append(RunSentence(label, prediction.prediction, prediction.error,
-                                       {lv: row.counts[lv] for lv in levels},
+            row = run.rows[index]
+            prediction, error = NOT_IN_RECORD, None
+            if run.predictions is not None:
+                prediction, error = run.predictions[index].prediction, run.predictions[index].error
+            entries.append(RunSentence(label, prediction, error, {lv: row.counts[lv] for lv in levels},
                                        {lv: prf(row.counts[lv])[2] for lv in levels}))
-        source = runs[0].predictions[index]
-        out.append(Disagreement(index, source.id, source.source,
+        out.append(Disagreement(index, runs[0].rows[index].id, sources[index] if sources is not None else None,
                                 tuple(references[index]) if references is not None else None,
                                 float(spread[index]), tuple(entries)))
     return tuple(out)

@@ -10,6 +10,7 @@ from harness.config import DatasetSpec
 from harness.data import DataSettings, load_manifest, resolve, sha256_file
 from harness.errors import HarnessError
 from harness.inputs import References, load_references
+from harness.record import DatasetRef
 from harness.textfile import read_lines
 
 
@@ -52,8 +53,25 @@ def load_dataset(spec: DatasetSpec, settings: DataSettings, config_path: str | N
     return Dataset(name, path, sha256_file(path), items, references)
 
 
-def load_run_dataset(recorded: dict, settings: DataSettings) -> Dataset:
-    """The dataset a run's manifest records: by manifest name when it is one, else by path."""
-    if recorded.get("name") in load_manifest().datasets:
-        return load_dataset(DatasetSpec(name=recorded["name"]), settings)
-    return load_dataset(DatasetSpec(path=recorded["path"]), settings)
+def manifest_sha256(name: str) -> str | None:
+    """The sha256 a dataset of data/manifest.yaml has (its reference file's), or None."""
+    manifest = load_manifest()
+    spec = manifest.datasets.get(name)
+    return manifest.files[spec["references"]].sha256 if spec and "references" in spec else None
+
+
+def load_run_dataset(recorded: DatasetRef, settings: DataSettings) -> Dataset:
+    """The very dataset a run scored, found by its sha256: the manifest dataset of that name
+    when it has that hash, else the file at the recorded path when it still has it. A file
+    that changed since is refused, never silently paired with the run's outputs."""
+    if manifest_sha256(recorded.name) == recorded.sha256:
+        return load_dataset(DatasetSpec(name=recorded.name), settings)
+    path = Path(recorded.path)
+    if not path.is_file():
+        raise HarnessError(f"the dataset this run scored (sha256 {recorded.sha256[:12]}) is no longer at this path",
+                           path)
+    actual = sha256_file(path)
+    if actual != recorded.sha256:
+        raise HarnessError(f"this file changed since the run scored it (sha256 {actual[:12]} now, "
+                           f"{recorded.sha256[:12]} in the run's record): it is not the run's dataset", path)
+    return load_dataset(DatasetSpec(path=str(path)), settings)

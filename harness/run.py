@@ -1,19 +1,20 @@
-"""`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores ->
-results/runs/<name>/ (predictions.jsonl, hypotheses.txt, metrics.json, sentences.jsonl, manifest.json)."""
+"""`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores -> the
+run record in results/runs/<name>/ (written by harness.record)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.backends import make_backend
+from harness import __version__, record
+from harness.backends import Backend, make_backend
 from harness.cache import ResponseCache
 from harness.cleaning import Cleaned, CleaningRules, clean, summarise
 from harness.config import RunConfig
@@ -24,7 +25,6 @@ from harness.limits import Limits
 from harness.pricing import estimate_cost
 from harness.prompt import render
 from harness.report import score_table
-from harness.results import atomic_write_text, read_jsonl, write_json, write_jsonl
 from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
 from harness.scoring import per_sentence, score_levels
 from harness.signature import package_version
@@ -89,27 +89,38 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
     """Run a config end to end. Returns the exit code (1 when some items failed)."""
     dataset = load_dataset(config.dataset, settings, config.path)
     rules = cleaning_rules(config)
-    items = list(dataset.items)
-    run_dir = options.out_root / config.name
-    if options.retry_failed:
-        previous = run_dir / "predictions.jsonl"
-        if not previous.is_file():
-            raise HarnessError("--retry-failed: no previous predictions for this run", previous)
-        records = read_jsonl(previous)
-        if not any(r.get("error") for r in records):
-            print(f"nothing to retry: the last run of {config.name} has no failed items")
-            return 0
-        wanted = {r["id"] for r in records}
-        items = [item for item in items if item.id in wanted]
-    if options.limit is not None:
-        items = items[: options.limit]
-    if not items:
+    if options.limit is not None and options.limit < 1:
+        raise HarnessError(f"--limit: expected a number of sentences >= 1, got {options.limit}")
+    if not dataset.items:
         raise HarnessError("the dataset has no items to run", dataset.path)
+    run_dir = options.out_root / record.folder_name(config.name, options.limit, len(dataset.items))
     if options.dry_run:
+        items = list(dataset.items)[: options.limit]
         print(dry_run(config, dataset, items))
         return 0
-
+    # Before the lock, so that a bad config or an unreachable server leaves no trace; the
+    # backend asks the server what it serves, but no paid request goes out before the lock.
     backend = make_backend(config, settings, [item.id for item in dataset.items])
+    with record.hold(run_dir):
+        return _execute(config, settings, options, dataset, rules, run_dir, backend)
+
+
+def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dataset: Dataset, rules: CleaningRules,
+             run_dir: Path, backend: Backend) -> int:
+    items = list(dataset.items)
+    previous = _previous_record(run_dir)
+    if options.retry_failed:
+        if previous is None:
+            raise HarnessError("--retry-failed: no previous record of this run", run_dir)
+        failed_before = [p.id for p in previous.require_predictions() if p.error]
+        if not failed_before:
+            print(f"nothing to retry: the last run of {config.name} has no failed items")
+            return 0
+        wanted = {p.id for p in previous.rows}
+        items = [item for item in items if item.id in wanted]
+    items = items[: options.limit]
+
+    served = backend.identity()
     cache = ResponseCache(settings.cache_dir / "responses.sqlite") if backend.cacheable else None
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
@@ -120,7 +131,7 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
             cache_for_run = cache
         if config.model.backend == "openai-batch":
             results, stats = backend.run(items, lambda item: render(config.prompt, item.source), cache_for_run,
-                                         run_dir / "batch.json", options.progress)
+                                         options.out_root / f".{run_dir.name}.batch.json", options.progress)
         else:
             results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
     finally:
@@ -134,40 +145,38 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         cleaned.append(clean(result.raw, result.source, rules, prompt_texts) if result.raw is not None else None)
     predictions = [c.prediction if c is not None else r.source for c, r in zip(cleaned, results)]
     records = [_record(r, c) for r, c in zip(results, cleaned)]
-    write_jsonl(run_dir / "predictions.jsonl", records)
-    # The scored sentences alone, one a line: `harness score --hyp` re-scores a committed run.
-    atomic_write_text(run_dir / "hypotheses.txt", "".join(p + "\n" for p in predictions))
 
     references = dataset.references
     if len(items) != len(dataset.items):
         references = _subset(references, [dataset.items.index(item) for item in items])
+    print(f"scoring {len(predictions)} predictions ({', '.join(config.scoring.levels)})", file=sys.stderr, flush=True)
     score_set = score_levels(references, predictions, settings, config.scoring.levels, config.scoring.word_scorer,
                              config.scoring.segmenter, options.jobs)
     failed = [r.id for r in results if r.error]
     metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
                "complete": not failed and len(items) == len(dataset.items)}
-    write_json(run_dir / "metrics.json", metrics)
-    write_jsonl(run_dir / "sentences.jsonl",
-                [{"id": r.id, **row} for r, row in zip(results, per_sentence(score_set))])
 
     usage = summarise_usage(results)
     model_id = config.model.model
     batch = config.model.backend == "openai-batch"
-    write_json(run_dir / "manifest.json", {
-        "run": config.name,
+    model = {**served, "response_models": sorted({r.model for r in results if r.model}),
+             "system_fingerprints": sorted({r.system_fingerprint for r in results if r.system_fingerprint})}
+    manifest = {
+        "run": run_dir.name,  # the config's name, with .limit-N for a partial run
         "config": config.as_dict(),
         "config_sha256": config.sha256,
         "config_path": config.path,
         "dataset": {"name": dataset.name, "path": str(dataset.path), "sha256": dataset.sha256,
                     "sentences": len(dataset.items), "run_items": len(items)},
         "backend": backend.describe(),
-        "system_fingerprints": sorted({r.system_fingerprint for r in results if r.system_fingerprint}),
+        "model": model,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(wall, 3),
         "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
         "tokens": usage,
-        "generation": {**_generation(results), "wall_seconds_when_generated": _generation_wall(run_dir, stats, wall)},
+        "generation": {**_generation(results),
+                       "wall_seconds_when_generated": _generation_wall(previous, stats, wall)},
         "estimated_cost_usd": {
             "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
                                  batch=batch),
@@ -178,18 +187,57 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         "versions": {"cgec-harness": __version__, "python": _python_version(),
                      **{name: package_version(name) for name in VERSIONED_PACKAGES}},
         "git_commit": git_commit(),
-    })
+    }
+    if previous is not None and previous.manifest.get("model") != model:
+        manifest["model_changed"] = {"previous": previous.manifest.get("model"),
+                                     "previous_fingerprint": previous.fingerprint}
+    changed = record.write_record(run_dir, manifest, metrics, per_sentence_rows(results, score_set), predictions,
+                                  records, previous.fingerprint if previous is not None else None)
 
     print(score_table(score_set))
-    cleaning_summary = summarise(c for c in cleaned if c is not None)
+    cleaning_summary = manifest["cleaning"]
     fired = {k: v for k, v in cleaning_summary.items() if k not in ("total", "changed") and v}
     print(f"\n{len(results)} items: {stats.sent} sent, {stats.cached} cached, {stats.failed} failed, "
           f"{stats.retries} retries; cleaning changed {cleaning_summary.get('changed', 0)} ({_format_counts(fired)})")
-    print(f"results: {run_dir}")
+    if "model_changed" in manifest:
+        print(f"warning: the model that answered differs from the previous record of {run_dir} "
+              f"({_identity_text(manifest['model_changed']['previous'])} -> {_identity_text(model)})")
+    if len(model["response_models"]) > 1:
+        print(f"warning: responses came from {len(model['response_models'])} different models: "
+              f"{', '.join(model['response_models'])}")
+    if changed:
+        print(f"results: {run_dir}")
+    else:
+        print(f"results: {run_dir} (unchanged: it already holds this record, {previous.fingerprint[:12]})")
     if failed:
         print(f"failed ids ({len(failed)}): {', '.join(failed)}; re-ask them with --retry-failed")
         return 1
     return 0
+
+
+def _previous_record(run_dir: Path) -> record.RunRecord | None:
+    """The record a run replaces; one that cannot be read is replaced all the same (the lock is
+    ours, and the new record will be whole)."""
+    if not (run_dir / record.MANIFEST).is_file():
+        return None
+    try:
+        return record.read_record(run_dir)
+    except HarnessError as error:
+        print(f"note: replacing an unreadable record: {error}", file=sys.stderr)
+        return None
+
+
+def _identity_text(model: dict | None) -> str:
+    model = model or {}
+    served = model.get("served") or {}
+    parts = [served.get("id") or model.get("requested") or "?"]
+    parts += model.get("response_models") or []
+    parts += model.get("system_fingerprints") or []
+    return " / ".join(str(p) for p in dict.fromkeys(parts))
+
+
+def per_sentence_rows(results: list[ItemResult], score_set) -> list[dict]:
+    return [{"id": r.id, **row} for r, row in zip(results, per_sentence(score_set))]
 
 
 class _WriteOnlyCache:
@@ -225,19 +273,15 @@ def _generation(results: list[ItemResult]) -> dict[str, Any]:
             "completion_tokens_per_second": round(tokens / latency, 2) if latency else None}
 
 
-def _generation_wall(run_dir: Path, stats, wall: float) -> float | None:
+def _generation_wall(previous: record.RunRecord | None, stats, wall: float) -> float | None:
     """Wall time of the run that sent the requests: this one, or, for a re-run answered from
-    the cache, the value the previous manifest recorded."""
+    the cache, the value the previous record has."""
     if stats.sent:
         return round(wall, 3)
-    try:
-        previous = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    if previous is None:
         return None
-    generation = previous.get("generation") or {}
-    if "wall_seconds_when_generated" in generation:
-        return generation["wall_seconds_when_generated"]
-    return previous.get("wall_seconds") if (previous.get("requests") or {}).get("sent") else None
+    generation = previous.manifest.get("generation") or {}
+    return generation.get("wall_seconds_when_generated")
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:
@@ -256,7 +300,8 @@ def _record(result: ItemResult, cleaned: Cleaned | None) -> dict[str, Any]:
             "prediction": cleaned.prediction if cleaned is not None else None,
             "cleaning": list(cleaned.flags) if cleaned is not None else [],
             "error": result.error, "usage": result.usage, "latency": round(result.latency, 4),
-            "cached": result.cached, "finish_reason": result.finish_reason, "attempts": result.attempts}
+            "cached": result.cached, "finish_reason": result.finish_reason, "attempts": result.attempts,
+            "model": result.model}
 
 
 def _subset(references, indices: list[int]):

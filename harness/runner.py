@@ -36,6 +36,7 @@ class ItemResult:
     latency: float = 0.0
     cached: bool = False
     attempts: int = 0
+    model: str | None = None  # the model the response says answered
 
 
 @dataclass
@@ -79,11 +80,12 @@ async def run_items(items: Sequence[Item], messages: Callable[[Item], list[dict[
         item_messages = messages(item) if backend.chat else []
         key = None
         if cache is not None and backend.cacheable:
-            key = request_key(identity.get("base_url"), identity.get("model"), item_messages, identity.get("params", {}))
+            key = request_key(identity, item_messages)
             hit = cache.get(key)
             if hit is not None:
                 result.raw, result.finish_reason, result.usage = hit.text, hit.finish_reason, hit.usage
                 result.system_fingerprint, result.latency, result.cached = hit.system_fingerprint, hit.latency, True
+                result.model = hit.model
                 stats.cached += 1
                 count(result)
                 return
@@ -106,9 +108,11 @@ async def run_items(items: Sequence[Item], messages: Callable[[Item], list[dict[
                     return
                 result.raw, result.finish_reason, result.usage = completion.text, completion.finish_reason, completion.usage
                 result.system_fingerprint, result.latency = completion.system_fingerprint, completion.latency
+                result.model = completion.model
                 if key is not None and cache is not None:
                     cache.put(key, CachedResponse(completion.text, completion.finish_reason, completion.usage,
-                                                  completion.system_fingerprint, completion.latency, time.time()))
+                                                  completion.system_fingerprint, completion.latency, time.time(),
+                                                  completion.model))
                 if backend.chat:
                     stats.sent += 1
                 count(result)

@@ -13,7 +13,7 @@ from harness import __version__
 from harness.data import DataSettings, resolve
 from harness.errors import HarnessError
 from harness.inputs import References
-from harness.results import atomic_write_text
+from harness.atomic import atomic_write_text
 from harness.segmentation import PretaggedTokenizer, segment_all
 from harness.signature import char_signature, package_version, word_signature
 from metrics.compare import (

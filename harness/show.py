@@ -4,13 +4,12 @@ as matched or not."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.data import DataSettings
 from harness.datasets import load_run_dataset
 from harness.errors import HarnessError
-from harness.results import read_jsonl
+from harness.record import PREDICTIONS, read_record
 from harness.scoring import LexiconTexts, Recipe
 from metrics.compare import block_edits, edit_dict, sentence_pairs
 from metrics.edit import NOOP, Edit
@@ -23,19 +22,17 @@ def _edit_text(edit: Edit, source_tokens: tuple[str, ...]) -> str:
 
 
 def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
-    manifest_path = run_dir / "manifest.json"
-    predictions_path = run_dir / "predictions.jsonl"
-    if not manifest_path.is_file() or not predictions_path.is_file():
-        raise HarnessError("not a run directory with predictions (run `harness run` first)", run_dir)
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    record = next((r for r in read_jsonl(predictions_path) if r["id"] == item_id), None)
-    if record is None:
-        raise HarnessError(f"no sentence with id {item_id} in this run", predictions_path)
-    dataset = load_run_dataset(manifest["dataset"], settings)
-    index = next(i for i, item in enumerate(dataset.items) if item.id == item_id)
-    source = dataset.references.sources[index]
-    targets = dataset.references.targets[index]
-    prediction = record["prediction"] if record["prediction"] is not None else source
+    run = read_record(run_dir)
+    predictions = run.require_predictions()
+    index = next((i for i, p in enumerate(predictions) if p.id == item_id), None)
+    if index is None:
+        raise HarnessError(f"no sentence with id {item_id} in this run", run_dir / PREDICTIONS)
+    record = predictions[index]
+    dataset = load_run_dataset(run.dataset, settings)
+    position = next(i for i, item in enumerate(dataset.items) if item.id == item_id)
+    source = dataset.references.sources[position]
+    targets = dataset.references.targets[position]
+    prediction = record.prediction if record.prediction is not None else source
 
     extractor = Recipe().extractor(LexiconTexts.load(settings, char_meta=False))
     ref_block = extractor.block(source, targets)
@@ -44,18 +41,18 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     hyp_edits = edit_dict(block_edits(hyp_block))
     pairs = sentence_pairs(hyp_edits, ref_edits) or []
     # The reference the run's scorer chose (it depends on the corpus so far), else the best pair.
-    chosen = _chosen_reference(run_dir / "sentences.jsonl", item_id)
+    chosen = run.rows[index].refs.get("char")
     best = next((p for p in pairs if p.ref == chosen), None) or max(
         pairs, key=lambda p: (p.counts.tp, -p.counts.fp, -p.counts.fn), default=None)
 
-    lines = [f"run {manifest.get('run')} · sentence {item_id} of {dataset.name}", "",
+    lines = [f"run {run.name} · sentence {item_id} of {dataset.name}", "",
              f"source      {source}"]
     lines += [f"reference {k}  {t}" for k, t in enumerate(targets)]
-    lines += [f"raw output  {record['raw']!r}", f"prediction  {prediction}"]
-    if record.get("cleaning"):
-        lines.append(f"cleaning    {', '.join(record['cleaning'])}")
-    if record.get("error"):
-        lines.append(f"error       {record['error']}")
+    lines += [f"raw output  {record.raw!r}", f"prediction  {prediction}"]
+    if record.cleaning:
+        lines.append(f"cleaning    {', '.join(record.cleaning)}")
+    if record.error:
+        lines.append(f"error       {record.error}")
     tokens = hyp_block.source_tokens
     reference_keys = set(ref_edits.get(best.ref, {})) if best is not None else set()
     lines += ["", "hypothesis edits (char level; ✓ = in the chosen reference):"]
@@ -72,13 +69,6 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     if best is not None:
         lines += ["", f"counts against reference {best.ref}: TP {best.counts.tp}  FP {best.counts.fp}  FN {best.counts.fn}"]
     return "\n".join(lines)
-
-
-def _chosen_reference(path: Path, item_id: str) -> int | None:
-    if not path.is_file():
-        return None
-    row = next((r for r in read_jsonl(path) if r.get("id") == item_id), None)
-    return None if row is None else (row.get("char") or {}).get("ref")
 
 
 def _unique(edits: list[Edit]) -> list[Edit]:

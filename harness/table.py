@@ -1,5 +1,11 @@
 """`harness table`: the results table in the seed's layout, reported figures beside the rows
-reproduced by the runs on disk, their difference, and "not run" where no run exists."""
+reproduced by the runs on disk, their difference, and "not run" where no run exists.
+
+A run belongs to the table's dataset when the sha256 of what it scored is the manifest's for
+that dataset: a run over any other file is never shown, whatever its names say. A run sits
+beside a reported row when its `report.label` is that row's model; only a complete run over
+the whole dataset gets a difference row, and only on levels scored by the reported protocol.
+"""
 
 from __future__ import annotations
 
@@ -11,53 +17,54 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from harness.errors import HarnessError
+from harness.datasets import manifest_sha256
+from harness.record import RunRecord, list_records
+from harness.signature import follows
 
 REPORTED_DIR = Path(__file__).resolve().parent.parent / "data" / "reported"
 COLUMNS = ["Model", "# Param.", "Data", "Row", "Word P", "Word R", "Word F0.5", "Char P", "Char R", "Char F0.5", "Note"]
 FIGURES = ["Word P", "Word R", "Word F0.5", "Char P", "Char R", "Char F0.5"]
-OFFICIAL_WORD = ("maxmatch", "thulac")  # the protocol the reported word columns use
+DEFAULT_PROTOCOL = ("maxmatch", "thulac")  # word level of the reported tables unless a row says otherwise
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    name: str
-    label: str
-    params: str | None
-    train_data: str | None
-    figures: dict[str, float | None]  # percentages
-    note: str
+class Table:
+    dataset: str
+    frame: pd.DataFrame
+    notes: tuple[str, ...]  # runs left out, and why
 
 
 def _percent(metrics: dict, level: str, key: str) -> float | None:
-    value = metrics.get(level, {}).get(key)
+    value = (metrics.get(level) or {}).get(key)
     return None if value is None else round(100 * value, 2)
 
 
-def load_runs(runs_dir: Path, dataset: str) -> list[RunSummary]:
-    runs = []
-    for manifest_path in sorted(runs_dir.glob("*/manifest.json")):
-        run_dir = manifest_path.parent
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise HarnessError(f"unreadable run: {error}", run_dir) from None
-        if manifest.get("dataset", {}).get("name") != dataset:
-            continue
-        report = manifest.get("config", {}).get("report") or {}
-        notes = []
-        word = metrics.get("word")
-        if word is not None and (word.get("scorer"), word.get("segmenter")) != OFFICIAL_WORD:
-            notes.append(f"word level by {word.get('scorer')}+{word.get('segmenter')}: not comparable")
-        if not metrics.get("complete", True):
-            notes.append(f"incomplete run ({metrics.get('failed', 0)} failed of {metrics.get('items')})")
-        figures = {"Word P": _percent(metrics, "word", "precision"), "Word R": _percent(metrics, "word", "recall"),
-                   "Word F0.5": _percent(metrics, "word", "f0.5"), "Char P": _percent(metrics, "char", "precision"),
-                   "Char R": _percent(metrics, "char", "recall"), "Char F0.5": _percent(metrics, "char", "f0.5")}
-        runs.append(RunSummary(manifest.get("run", run_dir.name), report.get("label") or manifest.get("run", run_dir.name),
-                               report.get("params"), report.get("train_data"), figures, "; ".join(notes)))
-    return runs
+def figures(run: RunRecord) -> dict[str, float | None]:
+    return {f"{level.capitalize()} {name}": _percent(run.metrics, level.lower(), key)
+            for level in ("Word", "Char") for name, key in (("P", "precision"), ("R", "recall"), ("F0.5", "f0.5"))}
+
+
+def comparable_levels(run: RunRecord, word_protocol: tuple[str, str]) -> set[str]:
+    """Levels whose signature follows the reported protocol (ChERRANT at char level)."""
+    levels = set()
+    signatures = run.signatures
+    if "word" in signatures and follows(signatures["word"], "word", *word_protocol):
+        levels.add("Word")
+    if "char" in signatures and follows(signatures["char"], "char", "cherrant"):
+        levels.add("Char")
+    return levels
+
+
+def run_note(run: RunRecord, word_protocol: tuple[str, str]) -> str:
+    notes = []
+    if "word" in run.signatures and "Word" not in comparable_levels(run, word_protocol):
+        word = run.metrics["word"]
+        notes.append(f"word level by {word.get('scorer')}+{word.get('segmenter')}: not comparable")
+    if run.partial:
+        notes.append(f"partial run ({run.dataset.run_items} of {run.dataset.sentences} sentences)")
+    if run.failed:
+        notes.append(f"incomplete run ({run.failed} failed of {run.dataset.run_items})")
+    return "; ".join(notes)
 
 
 def load_reported(dataset: str, reported_dir: Path = REPORTED_DIR) -> pd.DataFrame:
@@ -67,37 +74,46 @@ def load_reported(dataset: str, reported_dir: Path = REPORTED_DIR) -> pd.DataFra
     return pd.read_csv(path, dtype={"params": str, "train_data": str}, keep_default_na=False)
 
 
-def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR) -> pd.DataFrame:
+def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR) -> Table:
     reported = load_reported(dataset, reported_dir)
-    runs = load_runs(runs_dir, dataset)
-    by_label = {run.label: run for run in runs}
+    expected = manifest_sha256(dataset)
+    runs: list[RunRecord] = []
+    notes: list[str] = []
+    for run in list_records(runs_dir):
+        if expected is not None and run.dataset.sha256 == expected:
+            runs.append(run)
+        else:
+            notes.append(f"{run.name} ({run.path}) is not shown: it scored {run.dataset.path} "
+                         f"(sha256 {run.dataset.sha256[:12]}), not {dataset}")
     rows: list[dict[str, Any]] = []
-    used: set[str] = set()
+    placed: set[Path] = set()
     for _, paper in reported.iterrows():
+        protocol = (paper.get("word_scorer") or DEFAULT_PROTOCOL[0], paper.get("segmenter") or DEFAULT_PROTOCOL[1])
         published = {"Word P": paper["word_p"], "Word R": paper["word_r"], "Word F0.5": paper["word_f05"],
                      "Char P": paper["char_p"], "Char R": paper["char_r"], "Char F0.5": paper["char_f05"]}
         base = {"Model": paper["model"], "# Param.": paper["params"], "Data": paper["train_data"]}
         rows.append({**base, "Row": "reported", **published, "Note": paper["source"]})
-        run = by_label.get(paper["model"])
-        if run is None:
+        matches = [run for run in runs if run.report.get("label") == paper["model"]]
+        if not matches:
             rows.append({**base, "Row": "not run", **{k: None for k in FIGURES}, "Note": ""})
-            continue
-        used.add(run.label)
-        rows.append({**base, "Row": f"reproduced ({run.name})", **run.figures, "Note": run.note})
-        comparable_word = "word level" not in run.note
-        difference = {}
-        for key in FIGURES:
-            ours, theirs = run.figures[key], published[key]
-            if ours is None or (key.startswith("Word") and not comparable_word):
-                difference[key] = None
-            else:
-                difference[key] = round(ours - float(theirs), 2)
-        rows.append({**base, "Row": "difference", **difference, "Note": ""})
+        for run in matches:
+            placed.add(run.path)
+            ours = figures(run)
+            if not run.complete:
+                rows.append({**base, "Row": f"not a reproduction ({run.name})", **ours,
+                             "Note": run_note(run, protocol)})
+                continue
+            rows.append({**base, "Row": f"reproduced ({run.name})", **ours, "Note": run_note(run, protocol)})
+            levels = comparable_levels(run, protocol)
+            difference = {key: round(ours[key] - float(published[key]), 2)
+                          if ours[key] is not None and key.split()[0] in levels else None for key in FIGURES}
+            rows.append({**base, "Row": f"difference ({run.name})", **difference, "Note": ""})
     for run in runs:
-        if run.label not in used:
-            rows.append({"Model": run.label, "# Param.": run.params or "", "Data": run.train_data or "",
-                         "Row": f"this harness ({run.name})", **run.figures, "Note": run.note})
-    return pd.DataFrame(rows, columns=COLUMNS)
+        if run.path not in placed:
+            rows.append({"Model": run.report.get("label") or run.name, "# Param.": run.report.get("params") or "",
+                         "Data": run.report.get("train_data") or "", "Row": f"this harness ({run.name})",
+                         **figures(run), "Note": run_note(run, DEFAULT_PROTOCOL)})
+    return Table(dataset, pd.DataFrame(rows, columns=COLUMNS), tuple(notes))
 
 
 def _cell(value: Any) -> str:
@@ -108,16 +124,21 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render(table: pd.DataFrame, fmt: str, dataset: str) -> str:
+def render(table: Table, fmt: str) -> str:
+    frame = table.frame
     if fmt == "json":
         records = [{k: (None if _cell(v) == "" and k in FIGURES else v) for k, v in row.items()}
-                   for row in table.to_dict(orient="records")]
-        return json.dumps({"dataset": dataset, "rows": records}, ensure_ascii=False, sort_keys=True, indent=2)
-    cells = [[_cell(v) for v in row] for row in table.itertuples(index=False)]
+                   for row in frame.to_dict(orient="records")]
+        return json.dumps({"dataset": table.dataset, "rows": records, "notes": list(table.notes)},
+                          ensure_ascii=False, sort_keys=True, indent=2)
+    cells = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
     if fmt == "csv":
-        return table.map(_cell).to_csv(index=False)
+        return frame.map(_cell).to_csv(index=False)
     if fmt == "latex":
         return tabulate(cells, headers=COLUMNS, tablefmt="latex_booktabs", disable_numparse=True)
-    header = (f"# Results on {dataset}\n\nWord level: THULAC + MaxMatch (NLPCC 2023 Task 1); char level: ChERRANT. "
-              "P/R/F0.5 in %. Regenerate with `python -m harness table`.\n\n")
-    return header + tabulate(cells, headers=COLUMNS, tablefmt="github", disable_numparse=True) + "\n"
+    header = (f"# Results on {table.dataset}\n\nWord level: THULAC + MaxMatch (NLPCC 2023 Task 1); char level: "
+              "ChERRANT. P/R/F0.5 in %. Runs are matched to the dataset by the sha256 of what they scored. "
+              "Regenerate with `python -m harness table`.\n\n")
+    footer = "".join(f"\n- {note}" for note in table.notes)
+    return header + tabulate(cells, headers=COLUMNS, tablefmt="github", disable_numparse=True) + "\n" + \
+        (f"\nNot shown:{footer}\n" if footer else "")

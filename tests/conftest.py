@@ -49,6 +49,41 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None) -> su
                           capture_output=True, text=True, timeout=300)
 
 
+def write_config(tmp_path: Path, dataset: Path, base_url: str, name: str = "srv", model: str = "test-model-prefix",
+                 retries: int = 6, timeout: float = 10, concurrency: int = 8, extra: str = "") -> Path:
+    """A run config for the local test server (key from CGEC_TEST_KEY), char level only."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"""
+name: {name}
+dataset: {{path: {dataset}}}
+model:
+  backend: openai
+  model: {model}
+  base_url: {base_url}
+  api_key_env: CGEC_TEST_KEY
+  params: {{temperature: 0, max_tokens: 128}}
+  timeout: {timeout}
+  retries: {retries}
+prompt:
+  system: 你是一个汉语语法纠错器。
+  user: "请改正下面的句子：\\n{{source}}"
+limits: {{concurrency: {concurrency}}}
+scoring: {{levels: [char]}}
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def run(config: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    return run_cli(["run", "--config", str(config), "--out", str(out), "--no-progress", *extra], env)
+
+
+def records(out: Path, name: str = "srv") -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in (out / name / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
 @pytest.fixture(scope="module")
 def dev_settings(shared_data: Path, cache_dir: Path):
     from harness.data import DataSettings

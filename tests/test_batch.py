@@ -86,7 +86,7 @@ def test_a_failed_batch_fails_its_items_with_the_reason_and_keeps_the_record(tmp
                      out, env)
     assert result.returncode == 1
     assert all(r["error"] and "failed" in r["error"] for r in records(out))
-    state = json.loads((out / "b" / "batch.json").read_text())
+    state = json.loads((out / ".b.batch.json").read_text())
     assert {b["status"] for b in state["batches"]} == {"failed"}
 
 
@@ -116,7 +116,7 @@ def test_an_interrupted_batch_run_resumes_polling_the_same_batches(tmp_path, dat
         process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--config", str(path), "--out", str(out),
                                     "--no-progress"], env=env, cwd=REPO,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        state = out / "b" / "batch.json"
+        state = out / ".b.batch.json"
         deadline = time.time() + 30
         while time.time() < deadline and not (state.is_file() and len(json.loads(state.read_text())["batches"]) == 3):
             time.sleep(0.05)

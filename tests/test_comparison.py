@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.comparison import compare, load_error_types, load_run, plot, to_json, to_markdown
+from harness.comparison import compare, load_error_types, plot, to_json, to_markdown
 from harness.errors import HarnessError
+from harness.record import read_record as load_run
+from harness.record import write_record
 from metrics.compare import Counts, prf
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -24,9 +26,8 @@ TYPES = ["搭配不当", "语序不当", "正确", "成分赘余", "成分赘余
 def write_run(root: Path, name: str, char: list[dict], word: list[tuple[int, int, int]] | None = None,
               dataset: str = "toy", sha256: str = "a" * 64, predictions: list[str] | None = None,
               char_signature: str = CHAR_SIG) -> Path:
-    """A run directory as `harness run` writes it. `char`: per sentence {type: [tp, fp, fn]}."""
+    """A run directory written by the run record's writer. `char`: per sentence {type: [tp, fp, fn]}."""
     run = root / name
-    run.mkdir(parents=True)
     n = len(char)
     sources = [SOURCES[i % len(SOURCES)] for i in range(n)]
     predictions = predictions or sources
@@ -57,14 +58,11 @@ def write_run(root: Path, name: str, char: list[dict], word: list[tuple[int, int
                      "items": n, "failed": 0, "complete": True}
     if word is not None:
         metrics["word"] = {**level(word_total, WORD_SIG), "scorer": "maxmatch", "segmenter": "thulac"}
-    (run / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False), encoding="utf-8")
-    (run / "sentences.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (run / "predictions.jsonl").write_text("".join(
-        json.dumps({"id": str(i + 1), "source": s, "raw": p, "prediction": p, "cleaning": [], "error": None},
-                   ensure_ascii=False) + "\n" for i, (s, p) in enumerate(zip(sources, predictions))), encoding="utf-8")
-    (run / "manifest.json").write_text(json.dumps({
-        "run": name, "dataset": {"name": dataset, "path": f"/data/{dataset}.para", "sha256": sha256,
-                                 "sentences": n, "run_items": n}, "config": {}}), encoding="utf-8")
+    records = [{"id": str(i + 1), "source": s, "raw": p, "prediction": p, "cleaning": [], "error": None}
+               for i, (s, p) in enumerate(zip(sources, predictions))]
+    manifest = {"run": name, "dataset": {"name": dataset, "path": f"/data/{dataset}.para", "sha256": sha256,
+                                         "sentences": n, "run_items": n}, "config": {}}
+    write_record(run, manifest, metrics, rows, predictions, records, previous=None)
     return run
 
 
@@ -137,14 +135,14 @@ def test_error_type_counts_add_up_to_totals_and_unknown_sentences_are_reported(t
             assert {s.type: s.sentences for s in per_type}["unknown"] == 1
 
 
-def test_runs_over_different_datasets_are_refused_naming_both(tmp_path):
+def test_runs_are_matched_by_dataset_hash_not_by_name(tmp_path):
     a = load_run(write_run(tmp_path, "a", CHAR_A, WORD_A))
-    other_name = load_run(write_run(tmp_path, "b", CHAR_B, WORD_B, dataset="other"))
+    same_data_other_name = load_run(write_run(tmp_path, "b", CHAR_B, WORD_B, dataset="copy-of-toy"))
+    assert compare([a, same_data_other_name], bootstrap=0).dataset_sha256 == "a" * 64
     other_file = load_run(write_run(tmp_path, "c", CHAR_B, WORD_B, sha256="b" * 64))
-    for other in (other_name, other_file):
-        with pytest.raises(HarnessError, match="different datasets") as error:
-            compare([a, other], bootstrap=0)
-        assert "a (" in error.value.message and f"{other.name} (" in error.value.message
+    with pytest.raises(HarnessError, match="different datasets") as error:
+        compare([a, other_file], bootstrap=0)
+    assert "a (" in error.value.message and "c (" in error.value.message
 
 
 def test_runs_over_different_sentence_counts_are_refused(tmp_path):
@@ -191,12 +189,13 @@ def test_reports_round_floats_sort_keys_and_print_percentages(runs):
 def test_missing_or_invalid_run_files_raise_harness_errors(tmp_path):
     run = write_run(tmp_path, "a", CHAR_A, WORD_A)
     (run / "sentences.jsonl").write_text('{"id": "1", "char": \n', encoding="utf-8")
-    with pytest.raises(HarnessError, match="invalid JSON") as error:
+    with pytest.raises(HarnessError, match="the folder mixes two runs") as error:
         load_run(run)
-    assert error.value.path == str(run / "sentences.jsonl") and error.value.line == 1
+    assert error.value.path == str(run / "sentences.jsonl")
     (run / "metrics.json").unlink()
-    with pytest.raises(HarnessError, match="no metrics.json"):
+    with pytest.raises(HarnessError, match="missing: a run folder needs manifest.json, metrics.json") as error:
         load_run(run)
+    assert error.value.path == str(run / "metrics.json")
 
 
 def test_plot_writes_a_png(tmp_path, runs):
@@ -227,7 +226,7 @@ def test_real_runs_compare_consistently_with_their_metrics(tmp_path):
                           f"model: {{backend: stored, predictions: '{predictions}'}}\n"
                           "scoring: {levels: [char]}\n", encoding="utf-8")
         assert execute(load_config(config), settings, options) == 0
-    runs = [load_run(tmp_path / "runs" / name) for name in ("llm", "half")]
+    runs = [load_run(tmp_path / "runs" / f"{name}.limit-60") for name in ("llm", "half")]
     references = list(load_references(dev).targets[:60])
     comparison = compare(runs, bootstrap=200, references=references,
                          error_types=load_error_types(SHARED_DATA / "nacgec" / "nacgec_all_type.json"))

@@ -53,7 +53,7 @@ def test_prepare_validate_launch_follow_then_run_the_fine_tuned_model(tmp_path, 
         out = tmp_path / "runs"
         ran = run_cli(["run", "--config", str(config_path), "--out", str(out), "--limit", "10", "--no-progress"], env)
         assert ran.returncode == 0, ran.stdout + ran.stderr
-        metrics = json.loads((out / "cgec" / "metrics.json").read_text())
+        metrics = json.loads((out / "cgec.limit-10" / "metrics.json").read_text())
         assert {"char", "word"} <= metrics.keys() and metrics["items"] == 10
         chats = [r for r in server.requests() if r["path"].endswith("/chat/completions")]
         assert len(chats) == 10 and all(r["body"]["model"] == model for r in chats)
@@ -79,6 +79,9 @@ def test_a_failed_job_ends_with_its_message_and_keeps_the_record(tmp_path, cli_e
 def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
     env = dict(cli_env, OPENAI_API_KEY=KEY)
     train = small_training_file(tmp_path)
+    mine = tmp_path / "configs" / "again.yaml"
+    mine.parent.mkdir()
+    mine.write_text("# my own config, with ${VARS} and comments\nname: again\n", encoding="utf-8")
     with ServerProcess("--platform", "--ft-step-s", "0.1") as server:
         job_id = finetune(["launch", "--train", str(train), "--suffix", "again", "--poll", "0.05"],
                           env, server, tmp_path).stdout.split()[1]
@@ -88,6 +91,13 @@ def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
     assert first.returncode == second.returncode == 0
     assert "training loss" in first.stdout and "training loss" not in second.stdout
     assert job_id in listed.stdout
+    # An existing config is never overwritten: the new one gets a free name, said once.
+    assert mine.read_text(encoding="utf-8") == "# my own config, with ${VARS} and comments\nname: again\n"
+    written = tmp_path / "configs" / "again-2.yaml"
+    assert f"{mine} exists and is left as it is" in first.stdout and f"run config for ft:" in first.stdout
+    assert str(written) in first.stdout and str(written) in second.stdout
+    assert yaml.safe_load(written.read_text(encoding="utf-8"))["model"]["model"].startswith("ft:")
+    assert sorted(p.name for p in mine.parent.iterdir()) == ["again-2.yaml", "again.yaml"]
 
 
 def test_interrupting_follow_does_not_cancel_and_cancel_does(tmp_path, cli_env):

@@ -39,10 +39,15 @@ def test_serve_local_then_run_a_few_sentences_through_the_real_model(tmp_path, c
         result = run_cli(["run", "--config", "configs/local-gemma.yaml", "--out", str(out), "--limit", "3",
                           "--no-progress"], env)
         assert result.returncode == 0, result.stdout + result.stderr
-        records = [json.loads(line) for line in (out / "local-gemma" / "predictions.jsonl").read_text().splitlines()]
+        folder = out / "local-gemma.limit-3"
+        records = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
         assert len(records) == 3 and all(r["raw"] is not None and r["prediction"] for r in records)
-        metrics = json.loads((out / "local-gemma" / "metrics.json").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
         assert {"char", "word"} <= metrics.keys()
+        # What answered: the GGUF serve-local published, under the id the server lists.
+        model = json.loads((folder / "manifest.json").read_text())["model"]
+        assert model["served"]["id"].startswith("gemma-3-270m-q4_k_m.gguf@")
+        assert len(model["local_server"]["model_sha256"]) == 64 and model["local_server"]["chat_format"] == "gemma"
     finally:
         server.send_signal(2)
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, records, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
 SECRET = "sk-test.SECRET.9f8e7d6c5b4a3210fedcba98"  # dots: not mistaken for a real key by scanners
@@ -30,38 +30,6 @@ def dataset(dev20) -> Path:
 def env(cli_env) -> dict[str, str]:
     cli_env["CGEC_TEST_KEY"] = SECRET
     return cli_env
-
-
-def write_config(tmp_path: Path, dataset: Path, base_url: str, name: str = "srv", model: str = "test-model-prefix",
-                 retries: int = 6, timeout: float = 10, concurrency: int = 8, extra: str = "") -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"""
-name: {name}
-dataset: {{path: {dataset}}}
-model:
-  backend: openai
-  model: {model}
-  base_url: {base_url}
-  api_key_env: CGEC_TEST_KEY
-  params: {{temperature: 0, max_tokens: 128}}
-  timeout: {timeout}
-  retries: {retries}
-prompt:
-  system: 你是一个汉语语法纠错器。
-  user: "请改正下面的句子：\\n{{source}}"
-limits: {{concurrency: {concurrency}}}
-scoring: {{levels: [char]}}
-{extra}
-""", encoding="utf-8")
-    return path
-
-
-def run(config: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
-    return run_cli(["run", "--config", str(config), "--out", str(out), "--no-progress", *extra], env)
-
-
-def records(out: Path, name: str = "srv") -> list[dict]:
-    return [json.loads(line) for line in (out / name / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def successes_per_body(requests: list[dict]) -> dict[str, int]:
@@ -86,7 +54,7 @@ def test_run_writes_predictions_metrics_and_manifest(tmp_path, dataset, env):
     metrics = json.loads((out / "srv" / "metrics.json").read_text())
     assert (metrics["char"]["tp"], metrics["char"]["fp"]) == (0, 0) and metrics["complete"] is True
     manifest = json.loads((out / "srv" / "manifest.json").read_text())
-    assert manifest["system_fingerprints"] == ["fp_test"]
+    assert manifest["model"]["system_fingerprints"] == ["fp_test"]
     assert manifest["requests"] == {"sent": N_ITEMS, "cached": 0, "failed": 0, "retries": 0}
     assert manifest["tokens"]["all"]["total_tokens"] > 0 and len(manifest["config_sha256"]) == 64
     assert manifest["dataset"]["sha256"] and manifest["versions"]["openai"]
@@ -102,10 +70,11 @@ def test_a_second_run_is_answered_from_the_cache(tmp_path, dataset, env):
         first = records(out)
         second_result = run(config, out, env)
         assert second_result.returncode == 0
-        assert len(server.requests()) == N_ITEMS
-    second = records(out)
-    assert all(r["cached"] for r in second)
-    assert [r["prediction"] for r in second] == [r["prediction"] for r in first]
+        assert len(server.chat_requests()) == N_ITEMS
+    # Same config, same served model, same answers: the folder already holds this record.
+    assert f"{N_ITEMS} items: 0 sent, {N_ITEMS} cached" in second_result.stdout
+    assert "unchanged: it already holds this record" in second_result.stdout
+    assert records(out) == first
 
 
 def test_rate_limits_and_server_errors_are_retried_until_every_item_completes(tmp_path, dataset, env):
@@ -138,10 +107,10 @@ def test_kill_9_then_rerun_sends_only_what_is_missing_and_matches_an_uninterrupt
         process.wait()
         committed = _rows(cache)
         assert 6 <= committed < N_ITEMS
-        before = len(server.requests())
+        before = len(server.chat_requests())
         result = run(config, out, env)
         assert result.returncode == 0, result.stderr
-        resent = len(server.requests()) - before
+        resent = len(server.chat_requests()) - before
     assert resent == N_ITEMS - committed
     assert sum(r["cached"] for r in records(out)) == committed
     # An uninterrupted run with a fresh cache gives the same predictions.
@@ -184,7 +153,7 @@ def test_retry_failed_asks_only_for_the_failed_items(tmp_path, dataset, env):
         assert run(config, out, env, "--limit", "5").returncode == 1
         # ... then a normal run of all 20 asks the 5 failed items again (they succeed) and 15 new ones.
         assert run(config, out, env).returncode == 1  # the 15 new items fail their first attempt
-        assert len(server.requests()) == 5 + 20
+        assert len(server.chat_requests()) == 5 + 20
     with ServerProcess("--fail-first", "1", "--faults", "empty", log=tmp_path / "b.jsonl") as server:
         config = write_config(tmp_path, dataset, server.base_url, retries=0, name="srv")
         first = run(config, out, env, "--fresh")
@@ -192,7 +161,7 @@ def test_retry_failed_asks_only_for_the_failed_items(tmp_path, dataset, env):
         assert first.returncode == 1 and len(failed) == N_ITEMS
         retried = run(config, out, env, "--retry-failed")
         assert retried.returncode == 0, retried.stdout
-        assert len(server.requests()) == N_ITEMS * 2
+        assert len(server.chat_requests()) == N_ITEMS * 2
     assert all(r["error"] is None for r in records(out))
 
 
@@ -203,7 +172,7 @@ def test_no_request_contains_a_reference_sentence(tmp_path, dataset, env):
         references.update(t for t in targets if t != source)
     with ServerProcess(log=tmp_path / "requests.jsonl") as server:
         assert run(write_config(tmp_path, dataset, server.base_url), tmp_path / "runs", env).returncode == 0
-        bodies = [json.dumps(r["body"], ensure_ascii=False) for r in server.requests()]
+        bodies = [json.dumps(r["body"], ensure_ascii=False) for r in server.chat_requests()]
     assert len(bodies) == N_ITEMS and references
     assert not [ref for ref in references for body in bodies if ref in body]
 

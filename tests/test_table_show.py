@@ -7,6 +7,9 @@ from pathlib import Path
 
 from conftest import REPO, run_cli
 
+from harness.datasets import manifest_sha256
+from harness.record import write_record
+
 PUBLISHED = ["21.08", "10.54", "17.57", "22.09", "10.62", "18.16", "42.42", "16.87", "32.56", "46.67", "18.58",
              "35.84", "36.16", "34.75", "35.87", "36.17", "33.69", "35.65"]
 
@@ -25,15 +28,17 @@ def test_committed_table_is_what_the_command_regenerates(cli_env):
 
 
 def fake_run(root: Path, name: str, label: str, word: tuple[float, float, float], char: tuple[float, float, float],
-             scorer: str = "maxmatch") -> None:
-    run = root / name
-    run.mkdir(parents=True)
-    (run / "manifest.json").write_text(json.dumps({
-        "run": name, "dataset": {"name": "nacgec-dev", "path": "x", "sha256": "0" * 64},
-        "config": {"report": {"label": label, "params": "7B", "train_data": "1061"}}}), encoding="utf-8")
-    (run / "metrics.json").write_text(json.dumps({
-        "word": {"precision": word[0], "recall": word[1], "f0.5": word[2], "scorer": scorer, "segmenter": "thulac"},
-        "char": {"precision": char[0], "recall": char[1], "f0.5": char[2]}, "complete": True}), encoding="utf-8")
+             scorer: str = "maxmatch", sha256: str | None = None) -> None:
+    """A record over NaCGEC dev (by its manifest sha256) with the given figures and no sentences."""
+    signatures = {"word": f"level:word|method:{scorer}|tok:thulac-0.2.2-pos", "char": "level:char|method:cherrant"}
+    manifest = {"run": name, "dataset": {"name": "nacgec-dev", "path": "x", "sentences": 0, "run_items": 0,
+                                         "sha256": sha256 or manifest_sha256("nacgec-dev")},
+                "config": {"report": {"label": label, "params": "7B", "train_data": "1061"}}}
+    metrics = {"complete": True, "failed": 0, **{
+        level: {"tp": 0, "fp": 0, "fn": 0, "precision": p, "recall": r, "f0.5": f, "signature": signatures[level],
+                **({"scorer": scorer, "segmenter": "thulac"} if level == "word" else {})}
+        for level, (p, r, f) in (("word", word), ("char", char))}}
+    write_record(root / name, manifest, metrics, [], [], [], previous=None)
 
 
 def test_a_reproduced_row_sits_beside_its_reported_row_with_the_difference(tmp_path, cli_env):
@@ -41,7 +46,7 @@ def test_a_reproduced_row_sits_beside_its_reported_row_with_the_difference(tmp_p
     result = run_cli(["table", "--runs", str(tmp_path), "--format", "json"], cli_env)
     rows = json.loads(result.stdout)["rows"]
     grammargpt = [r for r in rows if r["Model"] == "GrammarGPT"]
-    assert [r["Row"] for r in grammargpt] == ["reported", "reproduced (ggpt)", "difference"]
+    assert [r["Row"] for r in grammargpt] == ["reported", "reproduced (ggpt)", "difference (ggpt)"]
     assert grammargpt[1]["Word F0.5"] == 33.33 and grammargpt[1]["Char P"] == 50.0
     assert grammargpt[2]["Word F0.5"] == round(33.33 - 32.56, 2)
     assert grammargpt[2]["Char P"] == round(50.0 - 46.67, 2)

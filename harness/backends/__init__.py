@@ -10,17 +10,20 @@ from harness.backends.base import Backend, BackendError, Completion
 from harness.config import RunConfig
 from harness.data import DataSettings
 
+# Under the cache directory: the identity files `harness serve-local` publishes.
+SERVE_LOCAL_DIR = "serve-local"
+
 
 def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str]) -> Backend:
     """Build (and validate) the configured backend before any request is sent."""
     if config.model.backend == "openai":
         from harness.backends.openai_chat import OpenAIChatBackend
 
-        return OpenAIChatBackend(config.model, config.path)
+        return OpenAIChatBackend(config.model, config.path, settings.cache_dir / SERVE_LOCAL_DIR)
     if config.model.backend == "openai-batch":
         from harness.backends.openai_batch import OpenAIBatchBackend
 
-        return OpenAIBatchBackend(config.model, config.path)
+        return OpenAIBatchBackend(config.model, config.path, settings.cache_dir / SERVE_LOCAL_DIR)
     from harness.backends.stored import StoredBackend
 
     return StoredBackend(config.model, settings, item_ids, config.path)

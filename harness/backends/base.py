@@ -13,6 +13,7 @@ class Completion:
     usage: dict[str, int] = field(default_factory=dict)
     system_fingerprint: str | None = None
     latency: float = 0.0
+    model: str | None = None  # the model the response says answered
 
 
 class BackendError(Exception):
@@ -32,7 +33,9 @@ class Backend(Protocol):
     chat: bool  # needs rendered messages
 
     def identity(self) -> dict[str, Any]:
-        """What identifies a response besides the messages: base_url, model, parameters."""
+        """What identifies a response besides the messages: base_url, the model asked for,
+        parameters, and what the server says it serves (asked once, before any request).
+        Part of every cache key and of the run record."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -19,11 +18,11 @@ import openai
 from tqdm import tqdm
 
 from harness.api import api_call
+from harness.backends.openai_chat import api_key_for, chat_identity
 from harness.cache import CachedResponse, ResponseCache, request_key
 from harness.config import ModelSpec
 from harness.datasets import Item
-from harness.errors import HarnessError
-from harness.results import write_json
+from harness.atomic import write_json
 from harness.runner import ItemResult, RunStats
 
 FINAL = {"completed", "failed", "expired", "cancelled"}
@@ -35,17 +34,16 @@ class OpenAIBatchBackend:
     cacheable = True
     chat = True
 
-    def __init__(self, spec: ModelSpec, config_path: str | None = None) -> None:
+    def __init__(self, spec: ModelSpec, config_path: str | None = None, identities: Path | None = None) -> None:
         self.spec = spec
-        key = os.environ.get(spec.api_key_env or "", "") if spec.api_key_env else "not-needed"
-        if not key:
-            raise HarnessError(f"model.api_key_env: environment variable {spec.api_key_env} is not set", config_path)
+        key = api_key_for(spec, config_path)
         self._client = openai.OpenAI(api_key=key, base_url=spec.base_url, max_retries=3, timeout=spec.timeout)
+        # The same identity as the chat backend: a batch answer is the same completion.
+        self._identity = chat_identity("openai", spec, key, identities)
+        del key
 
     def identity(self) -> dict[str, Any]:
-        # The same key as the chat backend: a batch answer is the same completion.
-        return {"base_url": str(self._client.base_url), "model": self.spec.model,
-                "params": {**self.spec.params, "extra_body": self.spec.extra_body}}
+        return self._identity
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.spec.model, "base_url": str(self._client.base_url),
@@ -60,12 +58,12 @@ class OpenAIBatchBackend:
         keys = {}
         pending: list[Item] = []
         for item in items:
-            keys[item.id] = request_key(identity["base_url"], identity["model"], messages(item), identity["params"])
+            keys[item.id] = request_key(identity, messages(item))
             hit = cache.get(keys[item.id]) if cache is not None else None
             if hit is not None:
                 result = results[item.id]
                 result.raw, result.finish_reason, result.usage = hit.text, hit.finish_reason, hit.usage
-                result.system_fingerprint, result.cached = hit.system_fingerprint, True
+                result.system_fingerprint, result.cached, result.model = hit.system_fingerprint, True, hit.model
                 stats.cached += 1
             else:
                 pending.append(item)
@@ -162,9 +160,10 @@ class OpenAIBatchBackend:
                      for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
             result.raw, result.finish_reason, result.usage = text, choice.get("finish_reason"), usage
             result.system_fingerprint = body.get("system_fingerprint")
+            result.model = body.get("model") if isinstance(body.get("model"), str) else None
             if cache is not None:
                 cache.put(keys[item_id], CachedResponse(text, result.finish_reason, usage, result.system_fingerprint,
-                                                        0.0, time.time()))
+                                                        0.0, time.time(), result.model))
             stats.sent += 1
         errors = {line.get("custom_id"): line.get("error") or {} for line in self._lines(batch.get("error_file_id"))}
         for item_id in batch["custom_ids"]:

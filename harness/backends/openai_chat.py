@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import openai
 
+from harness.backends import served
 from harness.backends.base import BackendError, Completion
 from harness.config import ModelSpec
 from harness.errors import HarnessError
@@ -35,23 +37,16 @@ class OpenAIChatBackend:
     cacheable = True
     chat = True
 
-    def __init__(self, spec: ModelSpec, config_path: str | None = None) -> None:
+    def __init__(self, spec: ModelSpec, config_path: str | None = None, identities: Path | None = None) -> None:
         self.spec = spec
-        if spec.api_key_env is None:
-            api_key = LOCAL_PLACEHOLDER_KEY  # local servers ignore the key, the SDK wants one
-        else:
-            api_key = os.environ.get(spec.api_key_env, "")
-            if not api_key:
-                raise HarnessError(f"model.api_key_env: environment variable {spec.api_key_env} is not set "
-                                   "(it must hold the API key; set api_key_env: null for a local server)",
-                                   config_path)
+        api_key = api_key_for(spec, config_path)
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=spec.base_url, max_retries=0,
                                           timeout=spec.timeout)
+        self._identity = chat_identity(self.name, spec, api_key, identities)
         del api_key
 
     def identity(self) -> dict[str, Any]:
-        return {"base_url": str(self._client.base_url), "model": self.spec.model,
-                "params": {**self.spec.params, "extra_body": self.spec.extra_body}}
+        return self._identity
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.spec.model, "base_url": str(self._client.base_url),
@@ -94,10 +89,33 @@ class OpenAIChatBackend:
             raise BackendError("empty content", False)
         usage = response.get("usage") or {}
         usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-        return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency)
+        model = response.get("model")
+        return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency,
+                          model if isinstance(model, str) else None)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def api_key_for(spec: ModelSpec, config_path: str | None) -> str:
+    """The key from the environment variable the config names; local servers need none."""
+    if spec.api_key_env is None:
+        return LOCAL_PLACEHOLDER_KEY  # local servers ignore the key, the SDK wants one
+    api_key = os.environ.get(spec.api_key_env, "")
+    if not api_key:
+        raise HarnessError(f"model.api_key_env: environment variable {spec.api_key_env} is not set "
+                           "(it must hold the API key; set api_key_env: null for a local server)", config_path)
+    return api_key
+
+
+def chat_identity(backend: str, spec: ModelSpec, api_key: str, identities: Path | None) -> dict[str, Any]:
+    """The cache-key identity of a chat endpoint: where, what was asked for, with which
+    parameters, and what the server says it serves (asked now, before any request)."""
+    with openai.OpenAI(api_key=api_key, base_url=spec.base_url, max_retries=2, timeout=min(spec.timeout, 30)) as client:
+        probed = served.probe(client, spec.model, identities)
+        base_url = str(client.base_url)
+    return {"backend": backend, "base_url": base_url, "requested": spec.model,
+            "params": {**spec.params, "extra_body": spec.extra_body}, **probed}
 
 
 def _short(text: str, limit: int = 200) -> str:

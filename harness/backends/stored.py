@@ -79,7 +79,7 @@ class StoredBackend:
         self.predictions = read_predictions(self.path, spec.format, item_ids)
 
     def identity(self) -> dict[str, Any]:
-        return {"predictions": str(self.path), "sha256": self.sha256}
+        return {"backend": self.name, "predictions_sha256": self.sha256}
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "predictions": str(self.path), "sha256": self.sha256}

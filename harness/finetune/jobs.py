@@ -16,7 +16,7 @@ import yaml
 
 from harness.api import api_call
 from harness.errors import HarnessError
-from harness.results import atomic_write_text, write_json
+from harness.atomic import create_text, write_json
 
 FINAL_STATES = {"succeeded", "failed", "cancelled"}
 
@@ -114,8 +114,13 @@ def follow(connection: Connection, job_id: str, records: Path, configs: Path, po
         for checkpoint in checkpoints.data:
             metrics = checkpoint.metrics
             echo(f"checkpoint step {checkpoint.step_number}: train loss {getattr(metrics, 'train_loss', None)}")
-        record["config"] = str(write_run_config(record, configs))
-        write_json(records / f"{job_id}.json", record)
+        if record.get("config") is None or not Path(record["config"]).is_file():
+            path = write_run_config(record, configs)
+            record["config"] = str(path)
+            write_json(records / f"{job_id}.json", record)
+            wanted = configs / f"{record.get('suffix') or job_id}.yaml"
+            if path != wanted:
+                echo(f"{wanted} exists and is left as it is")
         echo(f"run config for {job.fine_tuned_model}: {record['config']}")
     return record
 
@@ -134,10 +139,13 @@ def write_run_config(record: dict, configs: Path) -> Path:
     config = {**base, "name": name, "model": model,
               "report": {**(base.get("report") or {}), "label": (base.get("report") or {}).get("label", name)}}
     config.setdefault("dataset", "nacgec-dev")
-    path = configs / f"{name}.yaml"
     header = f"# Written by `harness finetune follow {record['job_id']}`: the model that job produced.\n"
-    atomic_write_text(path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-    return path
+    text = header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    for number in range(1, 1000):
+        path = configs / (f"{name}.yaml" if number == 1 else f"{name}-{number}.yaml")
+        if create_text(path, text):
+            return path
+    raise HarnessError(f"no free name for the run config of {record['fine_tuned_model']}", configs / f"{name}.yaml")
 
 
 def cancel(connection: Connection, job_id: str) -> str:

@@ -173,7 +173,7 @@ def prepare(train: str, config: RunConfig, settings: DataSettings, out: Path, va
                                "use --force to train on them anyway", path)
         lines = [json.dumps({"messages": render(config.prompt, p.source) + [{"role": "assistant", "content": p.target}]},
                             ensure_ascii=False) for p in pairs]
-        from harness.results import atomic_write_text
+        from harness.atomic import atomic_write_text
 
         atomic_write_text(out / f"{split}.jsonl", "".join(line + "\n" for line in lines))
         report.examples = len(lines)

@@ -14,6 +14,9 @@ Routes (see ROUTES; add more there):
                               replies with the whole user content; one containing `prefix`
                               replies `修改后的句子：` + the last line.
   GET  /v1/models             a short list of models.
+  --served-model NAME makes the server one model, as llama.cpp and vLLM are: it lists only NAME,
+  answers every request as NAME would (whatever model is asked for) and says so in `model`;
+  --fingerprint FP sets `system_fingerprint` (default fp_test).
   POST /v1/_admin/shutdown    stops the server.
 
 With --platform (off by default, so that those paths stay unknown-URL 404s), in-memory Files,
@@ -108,6 +111,8 @@ class Config:
     file_processing_s: float = 0.0
     ft_step_s: float = 0.2
     batch_step_s: float = 0.2
+    served_model: str | None = None
+    fingerprint: str = "fp_test"
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -138,6 +143,8 @@ def parse_args(argv: list[str] | None) -> Config:
                    help="an uploaded file is 'uploaded' this long, then 'processed'")
     p.add_argument("--ft-step-s", type=float, default=0.2, help="seconds per fine-tuning job state")
     p.add_argument("--batch-step-s", type=float, default=0.2, help="seconds per batch state")
+    p.add_argument("--served-model", default=None, help="serve this one model, whatever is asked for")
+    p.add_argument("--fingerprint", default="fp_test", help="system_fingerprint of every answer")
     a = p.parse_args(argv)
     if not 0.0 <= a.fault_rate <= 1.0:
         p.error("--fault-rate must be within [0, 1]")
@@ -147,7 +154,8 @@ def parse_args(argv: list[str] | None) -> Config:
     return Config(port=a.port, latency_ms=a.latency_ms, seed=a.seed, fault_rate=a.fault_rate,
                   faults=a.faults, fail_first=a.fail_first, max_faults_per_body=a.max_faults_per_body,
                   retry_after_ms=a.retry_after_ms, hang_s=a.hang_s, log=a.log, platform=a.platform,
-                  file_processing_s=a.file_processing_s, ft_step_s=a.ft_step_s, batch_step_s=a.batch_step_s)
+                  file_processing_s=a.file_processing_s, ft_step_s=a.ft_step_s, batch_step_s=a.batch_step_s,
+                  served_model=a.served_model, fingerprint=a.fingerprint)
 
 
 # --------------------------------------------------------------------------- shared state
@@ -268,10 +276,10 @@ def fake_model_reply(model: str, messages: list[Any]) -> str:
 
 
 def chat_completions(req: Request) -> Response:
-    return chat_completion(req.body, req.outcome, f"chatcmpl-test-{req.seq}")
+    return chat_completion(req.body, req.outcome, f"chatcmpl-test-{req.seq}", req.state.config)
 
 
-def chat_completion(body: Any, outcome: str, completion_id: str) -> Response:
+def chat_completion(body: Any, outcome: str, completion_id: str, config: Config) -> Response:
     """The answer of POST /v1/chat/completions to `body` (also used for the requests of a batch)."""
     if not isinstance(body, dict):
         return error_response(400, "We could not parse the JSON body of your request.", "invalid_request_error")
@@ -286,6 +294,7 @@ def chat_completion(body: Any, outcome: str, completion_id: str) -> Response:
         return error_response(400, "this test server supports only n=1", "invalid_request_error", param="n")
     if body.get("stream"):
         return error_response(400, "this test server does not stream", "invalid_request_error", param="stream")
+    model = config.served_model or model
     content = "" if outcome == "empty" else fake_model_reply(model, messages)
     prompt_chars = sum(len(message_text(m.get("content"))) for m in messages if isinstance(m, dict))
     return Response(200, {
@@ -293,7 +302,7 @@ def chat_completion(body: Any, outcome: str, completion_id: str) -> Response:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "system_fingerprint": "fp_test",
+        "system_fingerprint": config.fingerprint,
         "choices": [{
             "index": 0,
             "message": {"role": "assistant", "content": content, "refusal": None},
@@ -307,7 +316,8 @@ def chat_completion(body: Any, outcome: str, completion_id: str) -> Response:
 
 def list_models(req: Request) -> Response:
     return Response(200, {"object": "list", "data": [
-        {"id": m, "object": "model", "created": 0, "owned_by": "cgec-test"} for m in MODELS]})
+        {"id": m, "object": "model", "created": int(time.time()), "owned_by": "cgec-test"}
+        for m in ((req.state.config.served_model,) if req.state.config.served_model else MODELS)]})
 
 
 def admin_shutdown(req: Request) -> Response:
@@ -931,7 +941,7 @@ class Platform:
                                                 f"endpoint {endpoint!r}.", "url")
                 continue
             index = len(requests)
-            answer = chat_completion(obj.get("body"), "ok", f"chatcmpl-test-{batch_id}-{index}")
+            answer = chat_completion(obj.get("body"), "ok", f"chatcmpl-test-{batch_id}-{index}", self.config)
             requests.append(BatchRequest(custom_id, hashed_id("batch_req_", seed, batch_id, index),
                                          hashed_id("", seed, batch_id, "request", index, length=32),
                                          answer.status, answer.body))

@@ -91,6 +91,10 @@ class ServerProcess:
         text = self.log.read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
 
+    def chat_requests(self) -> list[dict[str, Any]]:
+        """The logged POST /v1/chat/completions requests (a run also lists the models first)."""
+        return [r for r in self.requests() if r["path"].endswith("/chat/completions")]
+
     def close(self) -> None:
         if self._closed:
             return
