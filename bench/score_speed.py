@@ -25,8 +25,7 @@ from memory import PeakMemory  # noqa: E402
 
 from harness.data import DataSettings, resolve  # noqa: E402
 from harness.inputs import References, load_references  # noqa: E402
-from harness.scoring import score_char, score_maxmatch  # noqa: E402
-from metrics.compare import prf  # noqa: E402
+from harness.scoring import score_corpus  # noqa: E402
 
 FILLERS = "的了是在"
 CONFUSED = {"的": "地", "地": "得", "得": "的", "在": "再", "再": "在", "做": "作", "作": "做", "，": "。"}
@@ -53,11 +52,10 @@ def perturb(sentence: str, rng: random.Random) -> str:
 
 def timed(label: str, references: References, hypotheses: list[str], settings: DataSettings, jobs: int) -> float:
     start = time.perf_counter()
-    score = score_char(references, hypotheses, settings, jobs=jobs)
+    score = score_corpus(references.sources, hypotheses, references.targets, "char", settings=settings, jobs=jobs)
     seconds = time.perf_counter() - start
-    p, r, f = prf(score.counts)
     print(f"  {label:<24} {seconds:7.2f} s  {len(hypotheses) / seconds:8.1f} sent/s   "
-          f"TP/FP/FN {score.counts.tp}/{score.counts.fp}/{score.counts.fn}  F0.5 {f:.4f}")
+          f"TP/FP/FN {score.tp}/{score.fp}/{score.fn}  F0.5 {score.f05:.4f}")
     return seconds
 
 
@@ -72,7 +70,8 @@ def word_level(jobs: int) -> None:
         with PeakMemory() as memory:
             for label in ("cold (empty caches)", "warm (segmentations and M2 cached)"):
                 start = time.perf_counter()
-                score = score_maxmatch(references, hypotheses, settings, "thulac", jobs)
+                score = score_corpus(references.sources, hypotheses, references.targets, "word", "maxmatch",
+                                     "thulac", settings=settings, jobs=jobs)
                 seconds = time.perf_counter() - start
                 print(f"  {label:<36} {seconds:7.2f} s  {len(hypotheses) / seconds:8.1f} sent/s   "
                       f"P/R/F0.5 {score.precision:.4f}/{score.recall:.4f}/{score.f:.4f}"

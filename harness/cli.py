@@ -14,18 +14,26 @@ from harness.data import DataSettings, resolve_input
 from harness.errors import HarnessError
 from harness.inputs import load_hypotheses, load_references
 from harness.report import score_table
-from harness.scoring import MaxMatchScore, score_levels
+from harness.scoring import score_levels
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     settings = DataSettings.from_env(data_dir=args.data_dir)
-    references = load_references(resolve_input(args.ref, settings, "references"))
-    hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references)
     levels = ("char", "word") if args.level == "all" else (args.level,)
-    score_set = score_levels(references, hypotheses, settings, levels, args.word_scorer, args.segmenter,
-                             args.jobs, not args.no_cache)
+    references = load_references(resolve_input(args.ref, settings, "references"))
+    if references.targets is None and "word" in levels:
+        raise HarnessError("word-level scoring needs para references (sentences to segment), not an M2 file "
+                           "(use --level char)", references.path)
+    hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references, args.strict_sources)
+    if hypotheses.blocks is not None and "word" in levels:
+        raise HarnessError("a hypothesis M2 file is scored at char level only (--level char): the word level "
+                           "segments the hypotheses itself", hypotheses.path)
+    score_set = score_levels(hypotheses.sources, hypotheses.sentences, references.targets, settings, levels,
+                             args.word_scorer, args.segmenter, args.jobs, not args.no_cache,
+                             reference_sources=references.sources, reference_blocks=references.blocks,
+                             hypothesis_blocks=hypotheses.blocks)
     if args.m2_out is not None:
-        write_m2_files(Path(args.m2_out), score_set.scores, args.segmenter)
+        write_texts(Path(args.m2_out), score_set)
     if args.json:
         print(json.dumps(score_set.as_json(), ensure_ascii=False, sort_keys=True))
     else:
@@ -33,17 +41,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_m2_files(out: Path, scores: dict, segmenter: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for level, score in scores.items():
-        name = level if level == "char" else f"word-{segmenter}"
-        if isinstance(score, MaxMatchScore):
-            (out / f"gold.{name}.maxmatch.m2").write_text(score.gold_m2, encoding="utf-8")
-            (out / f"hyp.{segmenter}.txt").write_text("".join(h + "\n" for h in score.segmented_hypotheses),
-                                                    encoding="utf-8")
-        else:
-            (out / f"ref.{name}.m2").write_text(score.reference_m2, encoding="utf-8")
-            (out / f"hyp.{name}.m2").write_text(score.hypothesis_m2, encoding="utf-8")
+def write_texts(out: Path, score_set) -> None:
+    """Each score's files (M2 files, segmented hypotheses) under their own names."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise HarnessError(f"--m2-out: cannot create the folder ({error.strerror})", out) from None
+    for score in score_set.scores.values():
+        for name, text in score.texts().items():
+            (out / name).write_text(text, encoding="utf-8")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -194,8 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score hypotheses against references (char and word level)")
     score.add_argument("--hyp", required=True, help="one hypothesis per line, a para file id<TAB>src<TAB>hyp, "
-                       "or the name of stored outputs in data/manifest.yaml (e.g. llm-goodgap)")
-    score.add_argument("--ref", required=True, help="para file id<TAB>src<TAB>ref1..., an M2 file, "
+                       "a char-level M2 file (ChERRANT's hypothesis M2), or the name of stored outputs in "
+                       "data/manifest.yaml (e.g. llm-goodgap)")
+    score.add_argument("--ref", required=True, help="para file id<TAB>src<TAB>ref1..., a char-level M2 file, "
                        "or a dataset name of data/manifest.yaml (e.g. nacgec-dev)")
     score.add_argument("--level", default="all", choices=["char", "word", "all"],
                        help="char (ChERRANT), word, or both (default; adds the NLPCC 2023 score)")
@@ -208,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true", help="print one JSON object")
     add_common_options(score)
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
+    score.add_argument("--strict-sources", action="store_true",
+                       help="refuse a para or M2 hypothesis file whose sources differ from the references' "
+                            "(default: warn, and align each hypothesis with its own source, as ChERRANT does)")
     score.set_defaults(func=cmd_score)
 
     run = commands.add_parser("run", help="run a model config on its dataset, clean, score, write results")

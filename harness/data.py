@@ -15,9 +15,10 @@ import yaml
 from tqdm import tqdm
 
 from harness.errors import HarnessError
+from harness.resources import packaged
 
-#: Where the manifest lives in a source checkout (``<repo>/data/manifest.yaml``).
-DEFAULT_MANIFEST_PATH = Path(__file__).resolve().parent.parent / "data" / "manifest.yaml"
+#: The manifest shipped with the package (``data/manifest.yaml`` of the checkout).
+DEFAULT_MANIFEST_PATH = packaged("manifest.yaml")
 
 DOWNLOAD_TIMEOUT_S = 60
 _CHUNK = 1 << 16
@@ -176,8 +177,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
     where = Path(path) if path is not None else DEFAULT_MANIFEST_PATH
     if not where.is_file():
         raise HarnessError(
-            "data manifest not found (looked at this path; the harness reads it from the "
-            "source checkout's data/ directory, so install editable or pass the path)",
+            "data manifest not found (it ships with the package as harness/_data/manifest.yaml)",
             path=where,
         )
     try:

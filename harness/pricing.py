@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-PRICES_PATH = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+from harness.resources import packaged
+
+PRICES_PATH = packaged("prices.yaml")
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from harness.scoring import LevelScore, MaxMatchScore, ScoreSet
+from harness.scoring import ScoreSet
 from metrics.compare import prf
 
 
@@ -15,15 +15,12 @@ def percent(x: float) -> str:
 def score_table(score_set: ScoreSet, by_type: bool = False) -> str:
     rows = []
     for level, score in score_set.scores.items():
-        if isinstance(score, MaxMatchScore):
-            p, r, f = score.precision, score.recall, score.f
-        else:
-            p, r, f = prf(score.counts)
-        rows.append([level, "all", score.counts.tp, score.counts.fp, score.counts.fn, percent(p), percent(r), percent(f)])
-        if by_type and isinstance(score, LevelScore):
+        rows.append([level, "all", score.tp, score.fp, score.fn, percent(score.precision), percent(score.recall),
+                     percent(score.f)])
+        if by_type:
             for name, counts in score.by_type.items():
-                tp, rp, tf = prf(counts)
-                rows.append([level, name, counts.tp, counts.fp, counts.fn, percent(tp), percent(rp), percent(tf)])
+                p, r, f = prf(counts, score.recipe.beta)
+                rows.append([level, name, counts.tp, counts.fp, counts.fn, percent(p), percent(r), percent(f)])
     table = tabulate(rows, headers=["level", "type", "TP", "FP", "FN", "P", "R", "F0.5"],
                      tablefmt="github", disable_numparse=True)
     lines = [table, ""]

@@ -26,8 +26,8 @@ from harness.pricing import estimate_cost
 from harness.prompt import render
 from harness.report import score_table
 from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
-from harness.scoring import per_sentence, score_levels
-from harness.signature import package_version
+from harness.scoring import score_levels
+from metrics.score import package_version
 
 REPO = Path(__file__).resolve().parent.parent
 VERSIONED_PACKAGES = ("openai", "pypinyin", "opencc", "thulac", "jieba", "numpy", "pandas")
@@ -146,12 +146,13 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
     predictions = [c.prediction if c is not None else r.source for c, r in zip(cleaned, results)]
     records = [_record(r, c) for r, c in zip(results, cleaned)]
 
-    references = dataset.references
-    if len(items) != len(dataset.items):
-        references = _subset(references, [dataset.items.index(item) for item in items])
+    positions = {item.id: index for index, item in enumerate(dataset.items)}
+    chosen = [positions[item.id] for item in items]
+    sources = [dataset.references.sources[i] for i in chosen]
+    references = [dataset.references.targets[i] for i in chosen]
     print(f"scoring {len(predictions)} predictions ({', '.join(config.scoring.levels)})", file=sys.stderr, flush=True)
-    score_set = score_levels(references, predictions, settings, config.scoring.levels, config.scoring.word_scorer,
-                             config.scoring.segmenter, options.jobs)
+    score_set = score_levels(sources, predictions, references, settings, config.scoring.levels,
+                             config.scoring.word_scorer, config.scoring.segmenter, options.jobs)
     failed = [r.id for r in results if r.error]
     metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
                "complete": not failed and len(items) == len(dataset.items)}
@@ -191,7 +192,8 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
     if previous is not None and previous.manifest.get("model") != model:
         manifest["model_changed"] = {"previous": previous.manifest.get("model"),
                                      "previous_fingerprint": previous.fingerprint}
-    changed = record.write_record(run_dir, manifest, metrics, per_sentence_rows(results, score_set), predictions,
+    sentences = [{"id": r.id, **row} for r, row in zip(results, score_set.per_sentence())]
+    changed = record.write_record(run_dir, manifest, metrics, sentences, predictions,
                                   records, previous.fingerprint if previous is not None else None)
 
     print(score_table(score_set))
@@ -234,10 +236,6 @@ def _identity_text(model: dict | None) -> str:
     parts += model.get("response_models") or []
     parts += model.get("system_fingerprints") or []
     return " / ".join(str(p) for p in dict.fromkeys(parts))
-
-
-def per_sentence_rows(results: list[ItemResult], score_set) -> list[dict]:
-    return [{"id": r.id, **row} for r, row in zip(results, per_sentence(score_set))]
 
 
 class _WriteOnlyCache:
@@ -302,13 +300,6 @@ def _record(result: ItemResult, cleaned: Cleaned | None) -> dict[str, Any]:
             "error": result.error, "usage": result.usage, "latency": round(result.latency, 4),
             "cached": result.cached, "finish_reason": result.finish_reason, "attempts": result.attempts,
             "model": result.model}
-
-
-def _subset(references, indices: list[int]):
-    from harness.inputs import References
-
-    return References(references.path, tuple(references.sources[i] for i in indices),
-                      tuple(references.targets[i] for i in indices))
 
 
 def _format_counts(counts: dict[str, int]) -> str:

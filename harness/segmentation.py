@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
+from metrics.score import package_version
 from metrics.zh.segment import JiebaSegmenter, Segmenter, ThulacSegmenter, WordTokenizer
 from metrics.zh.tokens import Token
 
@@ -31,8 +32,6 @@ def make_segmenter(name: str) -> Segmenter:
 
 
 def segmenter_version(name: str) -> str:
-    from harness.signature import package_version
-
     return package_version(name)
 
 
@@ -114,12 +113,18 @@ def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, job
 
 
 class PretaggedTokenizer:
-    """Word tokens from segmentations computed beforehand (picklable, no model inside)."""
+    """A word tokenizer for metrics' scorers that looks up segmentations computed beforehand
+    (`segment_all`): picklable, no model inside, named like the segmenter that made them."""
 
-    def __init__(self, tagged: dict[str, Tagged]) -> None:
-        self.tagged = tagged
+    def __init__(self, tagged: dict[str, Tagged], name: str) -> None:
+        self._tagged = tagged
+        self.name = name
+        self.version = segmenter_version(name)
+
+    def tagged(self, sentence: str) -> Tagged:
+        return self._tagged[sentence]
 
     def __call__(self, sentence: str) -> list[Token]:
         from pypinyin import lazy_pinyin
 
-        return [Token(word, tag, tuple(lazy_pinyin(word))) for word, tag in self.tagged[sentence]]
+        return [Token(word, tag, tuple(lazy_pinyin(word))) for word, tag in self._tagged[sentence]]

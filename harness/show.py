@@ -10,9 +10,10 @@ from harness.data import DataSettings
 from harness.datasets import load_run_dataset
 from harness.errors import HarnessError
 from harness.record import PREDICTIONS, read_record
-from harness.scoring import LexiconTexts, Recipe
+from harness.scoring import LexiconTexts
 from metrics.compare import block_edits, edit_dict, sentence_pairs
 from metrics.edit import NOOP, Edit
+from metrics.scorers import ChERRANT
 
 
 def _edit_text(edit: Edit, source_tokens: tuple[str, ...]) -> str:
@@ -34,7 +35,7 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     targets = dataset.references.targets[position]
     prediction = record.prediction if record.prediction is not None else source
 
-    extractor = Recipe().extractor(LexiconTexts.load(settings, char_meta=False))
+    extractor = ChERRANT(LexiconTexts.load(settings, char_meta=False).lexicon()).extractor()
     ref_block = extractor.block(source, targets)
     hyp_block = extractor.block(source, (prediction,))
     ref_edits = edit_dict(block_edits(ref_block))

@@ -19,9 +19,10 @@ from tabulate import tabulate
 
 from harness.datasets import manifest_sha256
 from harness.record import RunRecord, list_records
+from harness.resources import packaged
 from harness.signature import follows
 
-REPORTED_DIR = Path(__file__).resolve().parent.parent / "data" / "reported"
+REPORTED_DIR = packaged("reported")
 COLUMNS = ["Model", "# Param.", "Data", "Row", "Word P", "Word R", "Word F0.5", "Char P", "Char R", "Char F0.5", "Note"]
 FIGURES = ["Word P", "Word R", "Word F0.5", "Char P", "Char R", "Char F0.5"]
 DEFAULT_PROTOCOL = ("maxmatch", "thulac")  # word level of the reported tables unless a row says otherwise

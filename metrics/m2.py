@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 from metrics.edit import NOOP, NOT_ANNOTATABLE, NOT_ANNOTATABLE_TEXT, Annotation, Block, Edit
 
@@ -65,9 +66,9 @@ def parse_edit(line: str, line_number: int) -> Edit:
     return Edit(start, end, fields[1], correction, annotator)
 
 
-def read_m2(text: str) -> list[M2Sentence]:
-    """Split M2 text into blocks (blank-line separated) as ChERRANT's compare script does."""
-    sentences: list[M2Sentence] = []
+def _raw_blocks(text: str) -> Iterator[tuple[int, tuple[str, ...], list[tuple[int, str]]]]:
+    """Blocks (blank-line separated, as ChERRANT's compare script splits them): the 1-based
+    number of the S line, the source tokens, and the block's other lines with their numbers."""
     lines = text.split("\n")
     index = 0
     total = len(lines)
@@ -80,18 +81,64 @@ def read_m2(text: str) -> list[M2Sentence]:
         header = lines[index]
         if not header.startswith("S"):
             raise M2FormatError(f"block does not start with an 'S ' line: {header[:60]!r}", index + 1)
-        edits: list[Edit] = []
+        body: list[tuple[int, str]] = []
         index += 1
         while index < total and lines[index].strip():
             line = lines[index]
-            if line.startswith("A "):
-                edits.append(parse_edit(line, index + 1))
-            elif not line.startswith("T"):
+            if not line.startswith(("A ", "T")):
                 raise M2FormatError(f"unexpected line in block: {line[:60]!r}", index + 1)
+            body.append((index + 1, line))
             index += 1
         source = tuple(header[2:].split(" ")) if len(header) > 2 else ()
-        sentences.append(M2Sentence(source, tuple(edits), first + 1))
-    return sentences
+        yield first + 1, source, body
+
+
+def read_m2(text: str) -> list[M2Sentence]:
+    """The edits of every block, in file order (what comparing needs, from any M2 file)."""
+    return [M2Sentence(source, tuple(parse_edit(line, number) for number, line in body if line.startswith("A ")),
+                       first)
+            for first, source, body in _raw_blocks(text)]
+
+
+def read_blocks(text: str) -> list[Block]:
+    """M2 text back into blocks, T lines included, so that `format_block` writes ChERRANT's
+    files again byte for byte. In a file without T lines (ERRANT style) each annotator's
+    edits become one alignment with unknown target tokens."""
+    blocks: list[Block] = []
+    for _, source, body in _raw_blocks(text):
+        markers: dict[int, str] = {}
+        targets: dict[int, tuple[str, ...]] = {}
+        alignments: dict[int, list[list[Edit]]] = {}
+        current: list[Edit] | None = None  # the alignment a T-A line opened
+        for number, line in body:
+            if line.startswith("T"):
+                name, _, rest = line.partition(" ")
+                annotator, dash, alignment = name[1:].partition("-A")
+                if not annotator.isdigit() or (dash and not alignment.isdigit()):
+                    raise M2FormatError(f"T line does not start with T<annotator>[-A<n>]: {line[:60]!r}", number)
+                if dash:
+                    targets[int(annotator)] = tuple(rest.split(" ")) if rest else ()
+                    current = []
+                    alignments.setdefault(int(annotator), []).append(current)
+                else:
+                    markers[int(annotator)] = rest
+                    current = None
+                continue
+            edit = parse_edit(line, number)
+            if current is not None:
+                current.append(edit)
+            elif edit.annotator not in markers:
+                alignments.setdefault(edit.annotator, [[]])[0].append(edit)
+        annotations = tuple(
+            Annotation(k, (), marker=markers[k]) if k in markers else
+            Annotation(k, targets.get(k, ()), tuple(tuple(edits) for edits in alignments[k]))
+            for k in sorted(set(markers) | set(alignments)))
+        blocks.append(Block(source, annotations))
+    return blocks
+
+
+def format_blocks(blocks: Iterable[Block]) -> str:
+    return "".join(format_block(block) for block in blocks)
 
 
 def split_blocks(text: str) -> list[str]:

@@ -44,10 +44,12 @@ No whitespace or case is ignored (the original's default).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from metrics.edit import NOOP, NOT_ANNOTATABLE, Block
 
 EPSILON = 0.001  # weight added to an arc that is not a gold edit
 _SCALE = 1000  # weights in exact thousandths: 1 -> 1000, 1 + EPSILON -> 1001
@@ -153,6 +155,31 @@ def parse_gold_m2(text: str) -> list[GoldSentence]:
             if not ids:
                 ids, kept = [0], ((),)
             sentences.append(GoldSentence(tuple(s_line.split()), kept, tuple(ids)))
+    return sentences
+
+
+def gold_from_blocks(blocks: Iterable[Block]) -> list[GoldSentence]:
+    """The gold M2Scorer reads from `maxmatch_gold` of these ChERRANT blocks (the NLPCC 2023
+    word gold, see metrics.m2.maxmatch_gold), built without writing and reading M2 text: each
+    annotator's first alignment, noop and NA lines giving an annotator without edits."""
+    sentences: list[GoldSentence] = []
+    for block in blocks:
+        source = tuple(" ".join(block.source_tokens).split())
+        per_annotator: dict[int, list[GoldEdit]] = {}
+        for annotation in block.annotations:
+            if annotation.marker is not None:
+                per_annotator.setdefault(annotation.annotator, [])
+                continue
+            for edit in annotation.alignments[0] if annotation.alignments else ():
+                kept = per_annotator.setdefault(edit.annotator, [])
+                if edit.type in (NOOP, NOT_ANNOTATABLE) or not (0 <= edit.start <= len(source)
+                                                                 and 0 <= edit.end <= len(source)):
+                    continue
+                text = " ".join(edit.correction) if edit.correction else "-NONE-"
+                corrections = tuple("" if c == "-NONE-" else c.strip() for c in text.split("||"))
+                kept.append(GoldEdit(edit.start, edit.end, " ".join(source[edit.start:edit.end]), corrections))
+        ids = sorted(per_annotator) or [0]
+        sentences.append(GoldSentence(source, tuple(tuple(per_annotator.get(k, ())) for k in ids), tuple(ids)))
     return sentences
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scoring import LexiconTexts, Recipe, extract_m2_blocks, score_char
+from harness.scoring import LexiconTexts, pooled, score_corpus
+from metrics.m2 import format_blocks
+from metrics.scorers import ChERRANT
 
 SETS = ["llm", "mix", "refs"]
 
@@ -16,19 +18,20 @@ def scored(golden, dev_references, dev_settings):
     out = {}
     for name in SETS:
         hypotheses = (golden / f"hyp.{name}.txt").read_text(encoding="utf-8").split("\n")[:500]
-        out[name] = score_char(dev_references, hypotheses, dev_settings, jobs=2)
+        out[name] = score_corpus(dev_references.sources, hypotheses, dev_references.targets, "char",
+                                 settings=dev_settings, jobs=2)
     return out
 
 
 def test_reference_m2_equals_golden_byte_for_byte(golden, dev_references, dev_settings):
-    pairs = list(zip(dev_references.sources, dev_references.targets))
-    blocks = extract_m2_blocks(pairs, LexiconTexts.load(dev_settings, char_meta=False), Recipe(), jobs=2)
-    assert "".join(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
+    scorer = ChERRANT(LexiconTexts.load(dev_settings, char_meta=False).lexicon())
+    blocks = scorer.reference_blocks(dev_references.sources, dev_references.targets, pooled(scorer, 2))
+    assert format_blocks(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SETS)
 def test_hypothesis_m2_equals_golden_byte_for_byte(name, golden, scored):
-    assert scored[name].hypothesis_m2 == (golden / f"hyp.{name}.char.m2").read_text(encoding="utf-8")
+    assert scored[name].texts()["hyp.char.m2"] == (golden / f"hyp.{name}.char.m2").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -53,7 +56,7 @@ def test_per_sentence_counts_and_chosen_reference_equal_golden(name, golden, sco
     for row in rows:
         line, tp, fp, fn, best = row.split("\t")
         expected.append((int(tp), int(fp), int(fn), None if best == "NA" else int(best)))
-    got = [(c.counts.tp, c.counts.fp, c.counts.fn, c.ref) for c in scored[name].choices]
+    got = [(c.tp, c.fp, c.fn, c.ref) for c in scored[name].per_sentence]
     assert len(got) == 500
     mismatches = [i + 1 for i, (a, b) in enumerate(zip(got, expected)) if a != b]
     assert not mismatches, f"sentences differing from the golden per-sentence counts: {mismatches[:20]}"

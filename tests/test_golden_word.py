@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from harness.data import load_manifest
-from harness.scoring import score_cherrant, word_recipe
+from harness.scoring import build_scorers, score_with, word_sentences
 from harness.segmentation import segment_all
 from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
+from metrics.scorers import MaxMatch
 
 SETS = ["llm", "mix", "refs"]
 
@@ -20,19 +21,23 @@ def hypotheses(golden):
 
 
 @pytest.fixture(scope="module")
-def scored(dev_references, hypotheses, dev_settings):
-    # Segment every sentence of the three sets in one batch (THULAC is the slow part).
-    from metrics.normalise import TargetNormaliser
+def scorers(dev_references, hypotheses, dev_settings):
+    """Word-level ChERRANT and MaxMatch over one THULAC batch for the three sets (the slow part)."""
+    sentences = set()
+    for name in SETS:
+        sentences |= word_sentences(dev_references.sources, hypotheses[name], dev_references.targets)
+    words = build_scorers(("word",), "cherrant", "thulac", dev_settings, sentences, dev_settings.cache_dir, 2)["word"]
+    return words, MaxMatch(words)
 
-    normalise = TargetNormaliser()
-    everything = [normalise(h) for name in SETS for h in hypotheses[name]]
-    everything += [remove_whitespace(h) for name in SETS for h in hypotheses[name]]
-    recipe = word_recipe(dev_references, "thulac", everything, dev_settings.cache_dir, jobs=2)
-    return {name: score_cherrant(dev_references, hypotheses[name], dev_settings, recipe, jobs=2) for name in SETS}
+
+@pytest.fixture(scope="module")
+def scored(dev_references, hypotheses, dev_settings, scorers):
+    return {name: score_with(scorers[0], dev_references.sources, hypotheses[name], dev_references.targets,
+                             cache_dir=dev_settings.cache_dir, jobs=2) for name in SETS}
 
 
 def test_reference_word_m2_equals_golden_byte_for_byte(golden, scored):
-    assert scored["mix"].reference_m2 == (golden / "ref.word-thulac.m2").read_text(encoding="utf-8")
+    assert scored["mix"].texts()["ref.word-thulac.m2"] == (golden / "ref.word-thulac.m2").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -40,7 +45,8 @@ def test_hypothesis_word_m2_equals_golden_byte_for_byte(name, golden, scored):
     """FASPell's char_meta.txt (pinned) decides S:SPELL exactly as ChERRANT does."""
     sha = load_manifest().files["resources/char_meta.txt"].sha256
     assert f"|spell:faspell-{sha[:12]}|" in scored[name].signature
-    assert scored[name].hypothesis_m2 == (golden / f"hyp.{name}.word-thulac.m2").read_text(encoding="utf-8")
+    assert scored[name].texts()["hyp.word-thulac.m2"] == \
+        (golden / f"hyp.{name}.word-thulac.m2").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -52,8 +58,22 @@ def test_word_cherrant_counts_equal_golden(name, scored, golden_scores):
 
 
 def test_maxmatch_gold_rebuilt_from_reference_m2_equals_golden(golden, scored):
-    assert maxmatch_gold(scored["mix"].reference_m2) == \
+    assert maxmatch_gold(scored["mix"].texts()["ref.word-thulac.m2"]) == \
         (golden / "gold.word-thulac.maxmatch.m2").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_maxmatch_from_reference_blocks_equals_m2scorer(name, dev_references, hypotheses, dev_settings, scorers,
+                                                        golden, golden_scores):
+    """The whole NLPCC 2023 word metric from the references' blocks (no M2 text in between)."""
+    score = score_with(scorers[1], dev_references.sources, hypotheses[name], dev_references.targets,
+                       cache_dir=dev_settings.cache_dir, jobs=2)
+    gold = golden_scores[name]["word_maxmatch_thulac"]
+    assert (score.tp, score.tp + score.fp, score.tp + score.fn) == \
+        (gold["correct_edits"], gold["proposed_edits"], gold["gold_edits"])
+    assert score.as_json()["f0.5"] == gold["f0.5"]
+    assert score.texts()["hyp.thulac.txt"].split("\n")[:500] == \
+        (golden / f"hyp.{name}.thulac.txt").read_text(encoding="utf-8").split("\n")[:500]
 
 
 @pytest.mark.parametrize("name", SETS)

@@ -6,7 +6,8 @@ import pytest
 
 from metrics.compare import block_edits
 from metrics.edit import Annotation, Block, Edit
-from metrics.m2 import M2FormatError, M2Sentence, format_block, read_m2
+from metrics.m2 import M2FormatError, M2Sentence, format_block, format_blocks, maxmatch_gold, read_blocks, read_m2
+from metrics.maxmatch import gold_from_blocks, parse_gold_m2
 
 SOURCE = ("我", "很", "高", "兴")
 
@@ -181,3 +182,33 @@ def test_stray_line_inside_a_block_reports_its_line():
 def test_format_error_is_a_value_error():
     with pytest.raises(ValueError):
         read_m2("hello\n")
+
+
+# --- blocks: the full reader ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ref.char.m2", "hyp.llm.char.m2", "ref.word-thulac.m2", "hyp.mix.word-thulac.m2"])
+def test_read_blocks_then_format_gives_the_golden_files_back_byte_for_byte(name, golden):
+    text = (golden / name).read_text(encoding="utf-8")
+    blocks = read_blocks(text)
+    assert len(blocks) == 500 and format_blocks(blocks) == text
+    assert [tuple(block_edits(b)) for b in blocks] == [s.edits for s in read_m2(text)]
+
+
+def test_read_blocks_of_a_file_without_t_lines_keeps_each_annotators_edits():
+    text = "S 甲 乙\nA 0 1|||R|||-NONE-|||REQUIRED|||-NONE-|||0\nA 1 1|||M|||丙|||REQUIRED|||-NONE-|||1\n\n"
+    [block] = read_blocks(text)
+    assert [(a.annotator, a.alignments) for a in block.annotations] == [
+        (0, ((Edit(0, 1, "R", (), 0),),)), (1, ((Edit(1, 1, "M", ("丙",), 1),),))]
+
+
+def test_read_blocks_reports_a_bad_t_line_with_its_line():
+    with pytest.raises(M2FormatError) as caught:
+        read_blocks("S 甲\nTx-A0 乙\n")
+    assert caught.value.line == 2
+
+
+@pytest.mark.parametrize("name", ["ref.word-thulac.m2", "ref.char.m2"])
+def test_maxmatch_gold_from_blocks_equals_reading_the_rebuilt_gold_text(name, golden):
+    text = (golden / name).read_text(encoding="utf-8")
+    assert gold_from_blocks(read_blocks(text)) == parse_gold_m2(maxmatch_gold(text))

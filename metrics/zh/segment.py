@@ -99,6 +99,11 @@ class WordTokenizer:
 
     def __init__(self, segmenter: Segmenter) -> None:
         self.segmenter = segmenter
+        self.name = segmenter.name
+
+    @property
+    def version(self) -> str:
+        return self.segmenter.version
 
     def tagged(self, sentence: str) -> list[tuple[str, str]]:
         pieces = sentence.split(MISSING_COMPONENT)

@@ -21,8 +21,11 @@ THRESHOLD = 0.8
 class SpellingCheck:
     """`check(source_span, target_span)`; readings and pair verdicts memoised per instance."""
 
-    def __init__(self, char_meta: dict[str, CharMeta] | None = None, threshold: float = THRESHOLD) -> None:
+    def __init__(self, char_meta: dict[str, CharMeta] | None = None, threshold: float = THRESHOLD,
+                 name: str | None = None) -> None:
         self.char_meta = char_meta
+        # How the signature names the rule: pass the table's identity (e.g. `faspell-<sha256 prefix>`).
+        self.name = name or ("faspell" if char_meta is not None else "readings")
         self.threshold = threshold
         self._readings: dict[str, frozenset[str]] = {}
         self._pairs: dict[tuple[str, str], bool] = {}
