@@ -22,7 +22,7 @@ from harness.cache import ResponseCache  # noqa: E402
 from harness.config import ModelSpec  # noqa: E402
 from harness.datasets import Item  # noqa: E402
 from harness.limits import Limits  # noqa: E402
-from harness.runner import run_items  # noqa: E402
+from harness.runner import RetryPolicy, run_items  # noqa: E402
 from tests.servers.server_process import ServerProcess  # noqa: E402
 
 
@@ -39,7 +39,8 @@ async def timed_run(base_url: str, cache: ResponseCache, batch: list[Item], conc
                                           api_key_env=None, timeout=30, retries=3))
     start = time.perf_counter()
     try:
-        results, stats = await run_items(batch, messages, backend, cache, concurrency, Limits(None, None), 3,
+        results, stats = await run_items(batch, messages, backend, cache, concurrency, Limits(None, None),
+                                         RetryPolicy(retries=3),
                                          progress=False)
     finally:
         await backend.aclose()

@@ -8,12 +8,13 @@ from typing import Any, Callable
 import openai
 
 from harness.errors import HarnessError
+from harness.redact import redact
 
 
 def api_call(call: Callable[[], Any], what: str) -> Any:
     try:
         return call()
     except openai.APIStatusError as error:
-        raise HarnessError(f"{what} failed: HTTP {error.status_code}: {error.message}") from None
+        raise HarnessError(f"{what} failed: HTTP {error.status_code}: {redact(str(error.message))}") from None
     except openai.APIConnectionError as error:
         raise HarnessError(f"{what} failed: cannot reach the API ({type(error).__name__})") from None

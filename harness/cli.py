@@ -12,6 +12,7 @@ from typing import Sequence
 from harness import __version__
 from harness.data import DataSettings, resolve_input
 from harness.errors import HarnessError
+from harness.redact import redact
 from harness.inputs import load_hypotheses, load_references
 from harness.report import score_table
 from harness.scoring import score_levels
@@ -69,9 +70,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     table = build_table(Path(args.runs), args.dataset)
     text = render(table, args.format)
     if args.out:
-        from harness.atomic import atomic_write_text
-
-        atomic_write_text(Path(args.out), text if text.endswith("\n") else text + "\n")
+        write_output(Path(args.out), text if text.endswith("\n") else text + "\n")
     print(text, end="" if text.endswith("\n") else "\n")
     if args.format in ("csv", "latex"):
         for note in table.notes:
@@ -91,7 +90,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.data import load_manifest, resolve
     from harness.datasets import load_run_dataset, manifest_sha256
     from harness.record import read_record
-    from harness.atomic import atomic_write_text, write_json
 
     settings = DataSettings.from_env(data_dir=args.data_dir)
     runs = [read_record(path) for path in args.runs]
@@ -117,8 +115,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(text)
     if args.out:
         out = Path(args.out)
-        atomic_write_text(out / "comparison.md", text + "\n")
-        write_json(out / "comparison.json", to_json(comparison))
+        if out.exists() and not out.is_dir():
+            raise HarnessError("--out: not a folder (comparison.md, comparison.json and the plot go in it)", out)
+        write_output(out / "comparison.md", text + "\n")
+        write_output(out / "comparison.json", json.dumps(to_json(comparison), ensure_ascii=False, sort_keys=True,
+                                                          indent=2) + "\n")
         if args.plot:
             plot(comparison, out / "precision-recall.png")
             print(f"\nplot: {out / 'precision-recall.png'}")
@@ -187,8 +188,34 @@ def cmd_serve_local(args: argparse.Namespace) -> int:
     return serve(args.model, args.port, identities, args.ready_timeout, args.threads)
 
 
+def positive_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def write_output(path: Path, text: str) -> None:
+    """An output file the user named: refused with a one-line error where it cannot be written."""
+    from harness.atomic import atomic_write_text
+
+    if path.is_dir():
+        raise HarnessError("is a folder: give a file name", path)
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        raise HarnessError(f"cannot write: {error.strerror}", path) from None
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, default=None, help="processes for scoring (default: all cores)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="processes for scoring (default: all cores)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
 
 
@@ -222,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a model config on its dataset, clean, score, write results")
     run.add_argument("--config", required=True, help="a run config (configs/*.yaml)")
-    run.add_argument("--limit", type=int, default=None, help="first N sentences only")
+    run.add_argument("--limit", type=positive_int, default=None,
+                     help="first N sentences only (written to results/runs/<name>.limit-N)")
     run.add_argument("--fresh", action="store_true", help="ask again even when a response is cached")
     run.add_argument("--retry-failed", action="store_true", help="re-ask only the items that failed last time")
     run.add_argument("--dry-run", action="store_true", help="print the first request and the cost estimate; send nothing")
@@ -240,9 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="compare runs: bootstrap intervals, per-type breakdowns")
     compare.add_argument("runs", nargs="+", help="two or more run directories (results/runs/<name>)")
-    compare.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples (default 1000)")
+    compare.add_argument("--bootstrap", type=non_negative_int, default=1000,
+                         help="paired bootstrap resamples (default 1000)")
     compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--top", type=int, default=10, help="sentences where the runs disagree most")
+    compare.add_argument("--top", type=non_negative_int, default=10, help="sentences where the runs disagree most")
     compare.add_argument("--out", default=None, help="write comparison.md, comparison.json (and the plot) here")
     compare.add_argument("--plot", action="store_true", help="a precision/recall PNG (needs matplotlib: the plot extra)")
     compare.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
@@ -267,12 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = actions.add_parser("validate", parents=[connection], help="check a chat JSONL as OpenAI's guide does")
     check.add_argument("file")
     check.add_argument("--model", default="gpt-3.5-turbo")
-    check.add_argument("--epochs", type=int, default=3)
+    check.add_argument("--epochs", type=positive_int, default=3)
     start = actions.add_parser("launch", parents=[connection], help="upload, create the job, record it")
     start.add_argument("--train", required=True)
     start.add_argument("--validation", default=None)
     start.add_argument("--model", default="gpt-3.5-turbo")
-    start.add_argument("--epochs", type=int, default=None)
+    start.add_argument("--epochs", type=positive_int, default=None)
     start.add_argument("--suffix", default=None)
     start.add_argument("--seed", type=int, default=None)
     start.add_argument("--config", default=None, help="the run config the data was prepared with")
@@ -288,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     local = commands.add_parser("serve-local", help="a llama.cpp OpenAI-compatible server with a small model")
     local.add_argument("--model", default=None, help="a GGUF file (default: the packaged Gemma 3 270M)")
     local.add_argument("--port", type=int, default=8011)
-    local.add_argument("--threads", type=int, default=None)
+    local.add_argument("--threads", type=positive_int, default=None)
     local.add_argument("--ready-timeout", type=float, default=120.0)
     local.set_defaults(func=cmd_serve_local)
 
@@ -306,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except HarnessError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

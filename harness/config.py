@@ -1,4 +1,8 @@
-"""Run configs (`configs/*.yaml`): parsed and validated once, with errors that name the key."""
+"""Run configs (`configs/*.yaml`), validated by a pydantic schema: strict types and ranges, the
+defaults in one place (the fields below), and one-line errors that name the key and its line.
+
+`${NAME}` and `${NAME:-default}` in any string are read from the environment first.
+"""
 
 from __future__ import annotations
 
@@ -6,255 +10,307 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, ValidationError, field_validator, model_validator,
+)
 
 from harness.errors import HarnessError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 GENERATION_KEYS = ("temperature", "max_tokens", "seed", "top_p", "stop", "frequency_penalty", "presence_penalty")
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
+def _number(value: Any) -> Any:
+    """A YAML number (int or float), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _scalar_text(value: Any) -> Any:
+    """Report labels may be written as numbers (`train_data: 1061`): kept as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Int = Annotated[int, Strict()]
+Text = Annotated[str, Strict()]
+Number = Annotated[float, BeforeValidator(_number)]
+Label = Annotated[str, BeforeValidator(_scalar_text), Strict()]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(_Spec):
     """A manifest dataset name, or a para file path."""
 
-    name: str | None = None
-    path: str | None = None
-    format: str = "para"
+    name: Text | None = None
+    path: Text | None = None
+    format: Literal["para"] = "para"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DatasetSpec":
+        if (self.name is None) == (self.path is None):
+            raise ValueError("give exactly one of name or path")
+        return self
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    backend: str  # openai | stored
-    model: str | None = None
-    base_url: str | None = None
-    api_key_env: str | None = "OPENAI_API_KEY"
-    params: dict[str, Any] = field(default_factory=dict)
-    extra_body: dict[str, Any] = field(default_factory=dict)
-    timeout: float = 60.0
-    retries: int = 6
-    predictions: str | None = None  # stored: manifest output name or path
-    format: str = "auto"  # stored: lines | jsonl | para | auto
-    poll_interval: float = 30.0  # openai-batch: seconds between status checks
-    max_batch_requests: int = 50_000  # openai-batch: the API's per-batch limit
-    batch_metadata: dict[str, str] = field(default_factory=dict)  # openai-batch: metadata of each batch
+class GenerationParams(_Spec):
+    """The generation parameters a run may send (checked; the config keeps what was written)."""
+
+    temperature: Annotated[Number, Field(ge=0, le=2)] | None = None
+    max_tokens: Annotated[Int, Field(ge=1)] | None = None
+    seed: Int | None = None
+    top_p: Annotated[Number, Field(gt=0, le=1)] | None = None
+    stop: Text | list[Text] | None = None
+    frequency_penalty: Annotated[Number, Field(ge=-2, le=2)] | None = None
+    presence_penalty: Annotated[Number, Field(ge=-2, le=2)] | None = None
 
 
-@dataclass(frozen=True)
-class PromptSpec:
-    system: str | None = None
-    user: str = "{source}"
-    few_shot: tuple[tuple[str, str], ...] = ()
+class ModelSpec(_Spec):
+    backend: Literal["openai", "openai-batch", "stored"]
+    model: Text | None = None
+    base_url: Text | None = None
+    api_key_env: Text | None = "OPENAI_API_KEY"
+    params: dict[str, Any] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    timeout: Annotated[Number, Field(gt=0)] = 60.0
+    retries: Annotated[Int, Field(ge=0)] = 6
+    retry_after_cap: Annotated[Number, Field(ge=0)] = 60.0  # longest Retry-After obeyed, in seconds
+    backoff_budget: Annotated[Number, Field(ge=0)] = 600.0  # total waiting per item before it fails
+    predictions: Text | None = None  # stored: manifest output name or path
+    format: Literal["auto", "lines", "jsonl", "para"] = "auto"  # stored
+    poll_interval: Annotated[Number, Field(gt=0)] = 30.0  # openai-batch: seconds between status checks
+    max_batch_requests: Annotated[Int, Field(ge=1)] = 50_000  # openai-batch: the API's per-batch limit
+    batch_metadata: dict[Text, Text] = Field(default_factory=dict)  # openai-batch: metadata of each batch
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        GenerationParams.model_validate(value)
+        return dict(value)
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> "ModelSpec":
+        if self.backend == "stored":
+            if self.predictions is None:
+                raise ValueError("a stored backend needs predictions (a file, or an output name of the manifest)")
+            if self.model or self.base_url or self.params:
+                raise ValueError("a stored backend takes predictions and format only")
+        else:
+            if self.model is None:
+                raise ValueError(f"the {self.backend} backend needs model (the model name to ask for)")
+            if self.api_key_env is None and self.base_url is None:
+                raise ValueError("api_key_env: null (no key) is for local servers: set base_url too, or requests "
+                                 "would go to api.openai.com without a key")
+        return self
 
 
-@dataclass(frozen=True)
-class LimitsSpec:
-    concurrency: int = 8
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
+def _few_shot(value: Any) -> Any:
+    """`[{source, target}, ...]` as (source, target) pairs."""
+    if not isinstance(value, list):
+        return value
+    pairs = []
+    for index, pair in enumerate(value):
+        if not isinstance(pair, dict) or set(pair) != {"source", "target"}:
+            raise ValueError(f"item {index}: expected {{source: ..., target: ...}}")
+        pairs.append((pair["source"], pair["target"]))
+    return tuple(pairs)
 
 
-@dataclass(frozen=True)
-class ScoringSpec:
-    levels: tuple[str, ...] = ("char", "word")
-    word_scorer: str = "maxmatch"
-    segmenter: str = "thulac"
+class PromptSpec(_Spec):
+    system: Text | None = None
+    user: Text = "{source}"
+    few_shot: Annotated[tuple[tuple[Text, Text], ...], BeforeValidator(_few_shot)] = ()
+
+    @field_validator("user")
+    @classmethod
+    def _has_slot(cls, value: str) -> str:
+        if "{source}" not in value:
+            raise ValueError("must contain {source}")
+        return value
 
 
-@dataclass(frozen=True)
-class ReportSpec:
+class LimitsSpec(_Spec):
+    concurrency: Annotated[Int, Field(ge=1)] = 8
+    requests_per_minute: Annotated[Number, Field(gt=0)] | None = None
+    tokens_per_minute: Annotated[Number, Field(gt=0)] | None = None
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class ScoringSpec(_Spec):
+    levels: Annotated[tuple[Literal["char", "word"], ...], BeforeValidator(_tuple), Field(min_length=1)] = \
+        ("char", "word")
+    word_scorer: Literal["maxmatch", "cherrant"] = "maxmatch"
+    segmenter: Literal["thulac", "jieba"] = "thulac"
+
+
+class ReportSpec(_Spec):
     """How a run appears in `harness table`: the row of data/reported/ it reproduces, if any."""
 
-    label: str | None = None
-    params: str | None = None
-    train_data: str | None = None
+    label: Label | None = None
+    params: Label | None = None
+    train_data: Label | None = None
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    name: str
-    dataset: DatasetSpec
+def _dataset(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class RunConfig(_Spec):
+    name: Text
+    dataset: Annotated[DatasetSpec, BeforeValidator(_dataset)]
     model: ModelSpec
     prompt: PromptSpec = PromptSpec()
     cleaning: dict[str, Any] | None = None  # None: the default rules; {"enabled": False}: off
     limits: LimitsSpec = LimitsSpec()
     scoring: ScoringSpec = ScoringSpec()
     report: ReportSpec = ReportSpec()
-    path: str | None = None
+    _path: str | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> str | None:
+        """Where the config was read from (not part of it: moving a file changes nothing)."""
+        return self._path
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not _RUN_NAME.fullmatch(value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (it names the results folder)")
+        return value
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("path")
-        return data
+        return self.model_dump(mode="json")
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class _Reader:
-    """Walks a mapping, remembering the dotted key, so every error says which key is wrong."""
+# --------------------------------------------------------------------------------------------
+# Reading
 
-    def __init__(self, path: str, strict_env: bool = True) -> None:
-        self.path = path
-        self.strict_env = strict_env
 
-    def fail(self, key: str, message: str) -> HarnessError:
-        return HarnessError(f"{key}: {message}", self.path)
-
-    def mapping(self, value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {type(value).__name__}")
-        for name in value:
-            if name not in allowed:
-                raise self.fail(f"{key}.{name}" if key else str(name),
-                                f"unknown key (allowed: {', '.join(allowed)})")
+def _expand(value: Any, key: str, where: str, strict_env: bool) -> Any:
+    """`${NAME}` and `${NAME:-default}` in every string of the tree, from the environment."""
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{key}.{k}" if key else str(k), where, strict_env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{key}[{i}]", where, strict_env) for i, v in enumerate(value)]
+    if not isinstance(value, str):
         return value
 
-    def string(self, value: Any, key: str, required: bool = False) -> str | None:
-        if value is None:
-            if required:
-                raise self.fail(key, "is required")
-            return None
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected a string, got {type(value).__name__}")
-        return self.expand(value, key)
-
-    def number(self, value: Any, key: str, default: float | None, minimum: float = 0) -> float | None:
-        if value is None:
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name)
+        if found:
+            return found
+        if default is not None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self.fail(key, f"expected a number >= {minimum}, got {value!r}")
-        return value
+        if not strict_env:
+            return match.group(0)
+        raise HarnessError(f"{key}: environment variable {name} is not set", where)
 
-    def choice(self, value: Any, key: str, options: tuple[str, ...], default: str) -> str:
-        if value is None:
-            return default
-        if value not in options:
-            raise self.fail(key, f"expected one of {', '.join(options)}, got {value!r}")
-        return value
+    return _ENV.sub(substitute, value)
 
-    def expand(self, text: str, key: str) -> str:
-        """`${NAME}` and `${NAME:-default}` from the environment."""
 
-        def substitute(match: re.Match) -> str:
-            name, default = match.group(1), match.group(2)
-            value = os.environ.get(name)
-            if value:
-                return value
-            if default is not None:
-                return default
-            if not self.strict_env:
-                return match.group(0)
-            raise self.fail(key, f"environment variable {name} is not set")
+def _key(location: tuple) -> str:
+    """A pydantic error location as the dotted key a user wrote (`prompt.few_shot[0]`)."""
+    out = ""
+    for part in location:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
 
-        return _ENV.sub(substitute, text)
+
+def _line(node: yaml.Node | None, location: tuple) -> int | None:
+    """The YAML line of the value (or key) at `location`, when the file was YAML."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            node = match[1]
+            line = match[0].start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _allowed(location: tuple) -> str:
+    """The keys allowed where an unknown key was found."""
+    model: type[BaseModel] | None = RunConfig
+    for part in location[:-1]:
+        field = model.model_fields.get(part) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = next((t for t in getattr(annotation, "__args__", ()) + (annotation,)
+                      if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        if model is GenerationParams or part == "params":
+            model = GenerationParams
+    fields = model.model_fields if model is not None else {}
+    return ", ".join(name for name in fields if name != "path")
+
+
+def parse_config(raw: Any, where: str, strict_env: bool = True, node: yaml.Node | None = None) -> RunConfig:
+    if not isinstance(raw, dict):
+        raise HarnessError(f"expected a mapping of config keys, got {type(raw).__name__}", where)
+    raw = _expand(raw, "", where, strict_env)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(p for p in first["loc"] if not str(p).startswith(("function-", "json-or-python")))
+        key = _key(location)
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key (allowed: {_allowed(location)})"
+        elif first["type"] == "missing":
+            message = "is required"
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] != "value_error" and not isinstance(first.get("input"), (dict, list)):
+                message += f", got {first.get('input')!r}"
+        raise HarnessError(f"{key}: {message}" if key else message, where, _line(node, location)) from None
+    config._path = where
+    return config
 
 
 def load_config(path: str | Path, strict_env: bool = True) -> RunConfig:
     """`strict_env=False` leaves unset `${VAR}`s as they are: for uses that need only the
     prompt and dataset (preparing training data), not the model."""
     path = Path(path)
+    if path.is_dir():
+        raise HarnessError("is a folder, not a config file", path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HarnessError("no such config file", path) from None
+    except UnicodeDecodeError as error:
+        raise HarnessError(f"not UTF-8 text (byte {error.start})", path) from None
+    except OSError as error:
+        raise HarnessError(f"cannot read: {error.strerror}", path) from None
+    try:
+        raw = yaml.safe_load(text)
+        node = yaml.compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise HarnessError(f"invalid YAML: {getattr(error, 'problem', error)}", path,
                            mark.line + 1 if mark else None) from None
-    return parse_config(raw, str(path), strict_env)
-
-
-def parse_config(raw: Any, where: str, strict_env: bool = True) -> RunConfig:
-    r = _Reader(where, strict_env)
-    top = r.mapping(raw, "", ("name", "dataset", "model", "prompt", "cleaning", "limits", "scoring", "report"))
-    name = r.string(top.get("name"), "name", required=True)
-    if not _RUN_NAME.match(name or ""):
-        raise r.fail("name", "use letters, digits, '.', '_' and '-' only (it names the results folder)")
-
-    dataset_raw = top.get("dataset")
-    if isinstance(dataset_raw, str):
-        dataset = DatasetSpec(name=r.expand(dataset_raw, "dataset"))
-    else:
-        d = r.mapping(dataset_raw, "dataset", ("name", "path", "format"))
-        if not d:
-            raise r.fail("dataset", "is required (a manifest name such as nacgec-dev, or {path: FILE})")
-        dataset = DatasetSpec(r.string(d.get("name"), "dataset.name"), r.string(d.get("path"), "dataset.path"),
-                              r.choice(d.get("format"), "dataset.format", ("para",), "para"))
-        if (dataset.name is None) == (dataset.path is None):
-            raise r.fail("dataset", "give exactly one of name or path")
-
-    m = r.mapping(top.get("model"), "model", ("backend", "model", "base_url", "api_key_env", "params",
-                                                 "extra_body", "timeout", "retries", "predictions", "format",
-                                                 "poll_interval", "max_batch_requests", "batch_metadata"))
-    if not m:
-        raise r.fail("model", "is required")
-    backend = r.choice(m.get("backend"), "model.backend", ("openai", "openai-batch", "stored"), "")
-    if not backend:
-        raise r.fail("model.backend", "is required (openai, openai-batch or stored)")
-    params = r.mapping(m.get("params"), "model.params", GENERATION_KEYS)
-    extra_body = m.get("extra_body") or {}
-    if not isinstance(extra_body, dict):
-        raise r.fail("model.extra_body", "expected a mapping")
-    api_key_env = m.get("api_key_env", "OPENAI_API_KEY")
-    if api_key_env is not None and not isinstance(api_key_env, str):
-        raise r.fail("model.api_key_env", "expected the NAME of an environment variable, or null")
-    model = ModelSpec(
-        backend=backend,
-        model=r.string(m.get("model"), "model.model", required=backend != "stored"),
-        base_url=r.string(m.get("base_url"), "model.base_url"),
-        api_key_env=api_key_env,
-        params=dict(params),
-        extra_body=dict(extra_body),
-        timeout=float(r.number(m.get("timeout"), "model.timeout", 60.0, minimum=0.001)),
-        retries=int(r.number(m.get("retries"), "model.retries", 6)),
-        predictions=r.string(m.get("predictions"), "model.predictions", required=backend == "stored"),
-        format=r.choice(m.get("format"), "model.format", ("auto", "lines", "jsonl", "para"), "auto"),
-        poll_interval=float(r.number(m.get("poll_interval"), "model.poll_interval", 30.0, minimum=0.01)),
-        max_batch_requests=int(r.number(m.get("max_batch_requests"), "model.max_batch_requests", 50_000, minimum=1)),
-        batch_metadata={str(k): str(v) for k, v in (m.get("batch_metadata") or {}).items()},
-    )
-    if backend == "stored" and (m.get("model") or m.get("base_url") or params):
-        raise r.fail("model", "a stored backend takes predictions and format only")
-
-    p = r.mapping(top.get("prompt"), "prompt", ("system", "user", "few_shot"))
-    user = r.string(p.get("user"), "prompt.user") or "{source}"
-    if "{source}" not in user:
-        raise r.fail("prompt.user", "must contain {source}")
-    few_shot_raw = p.get("few_shot") or []
-    if not isinstance(few_shot_raw, list):
-        raise r.fail("prompt.few_shot", "expected a list of {source, target}")
-    few_shot = []
-    for index, pair in enumerate(few_shot_raw):
-        pair = r.mapping(pair, f"prompt.few_shot[{index}]", ("source", "target"))
-        few_shot.append((r.string(pair.get("source"), f"prompt.few_shot[{index}].source", required=True),
-                         r.string(pair.get("target"), f"prompt.few_shot[{index}].target", required=True)))
-    prompt = PromptSpec(r.string(p.get("system"), "prompt.system"), user, tuple(few_shot))
-
-    cleaning = top.get("cleaning")
-    if cleaning is not None and not isinstance(cleaning, dict):
-        raise r.fail("cleaning", "expected a mapping")
-
-    lim = r.mapping(top.get("limits"), "limits", ("concurrency", "requests_per_minute", "tokens_per_minute"))
-    limits = LimitsSpec(int(r.number(lim.get("concurrency"), "limits.concurrency", 8, minimum=1)),
-                        r.number(lim.get("requests_per_minute"), "limits.requests_per_minute", None, 0.001),
-                        r.number(lim.get("tokens_per_minute"), "limits.tokens_per_minute", None, 0.001))
-
-    s = r.mapping(top.get("scoring"), "scoring", ("levels", "word_scorer", "segmenter"))
-    levels = s.get("levels", ["char", "word"])
-    if not isinstance(levels, list) or not levels or any(level not in ("char", "word") for level in levels):
-        raise r.fail("scoring.levels", "expected a list drawn from char, word")
-    scoring = ScoringSpec(tuple(levels), r.choice(s.get("word_scorer"), "scoring.word_scorer",
-                                                  ("maxmatch", "cherrant"), "maxmatch"),
-                          r.choice(s.get("segmenter"), "scoring.segmenter", ("thulac", "jieba"), "thulac"))
-    rep = r.mapping(top.get("report"), "report", ("label", "params", "train_data"))
-    report = ReportSpec(*(None if rep.get(key) is None else str(rep[key]) for key in ("label", "params", "train_data")))
-    return RunConfig(name, dataset, model, prompt, cleaning, limits, scoring, report, where)
+    return parse_config(raw, str(path), strict_env, node)

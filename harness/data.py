@@ -63,11 +63,16 @@ class DataSettings:
             cache_dir = root / "cgec-harness"
         if base_url is None:
             base_url = env.get("CGEC_DATA_BASE_URL") or None
-        return cls(
+        settings = cls(
             data_dir=Path(data_dir).expanduser() if data_dir is not None else None,
             cache_dir=Path(cache_dir).expanduser(),
             base_url=base_url,
         )
+        for name, folder in (("the data mirror (CGEC_DATA_DIR)", settings.data_dir),
+                             ("the cache (CGEC_CACHE_DIR)", settings.cache_dir)):
+            if folder is not None and folder.exists() and not folder.is_dir():
+                raise HarnessError(f"{name} is not a folder", folder)
+        return settings
 
 
 @dataclass(frozen=True)

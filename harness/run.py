@@ -25,7 +25,7 @@ from harness.limits import Limits
 from harness.pricing import estimate_cost
 from harness.prompt import render
 from harness.report import score_table
-from harness.runner import ItemResult, estimate_tokens, run_items, summarise_usage
+from harness.runner import ItemResult, RetryPolicy, estimate_tokens, run_items, summarise_usage
 from harness.scoring import score_levels
 from metrics.score import package_version
 
@@ -100,7 +100,7 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
         return 0
     # Before the lock, so that a bad config or an unreachable server leaves no trace; the
     # backend asks the server what it serves, but no paid request goes out before the lock.
-    backend = make_backend(config, settings, [item.id for item in dataset.items])
+    backend = make_backend(config, settings, [item.id for item in dataset.items], batch_state_path(run_dir))
     with record.hold(run_dir):
         return _execute(config, settings, options, dataset, rules, run_dir, backend)
 
@@ -108,10 +108,12 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
 def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dataset: Dataset, rules: CleaningRules,
              run_dir: Path, backend: Backend) -> int:
     items = list(dataset.items)
-    previous = _previous_record(run_dir)
-    if options.retry_failed:
-        if previous is None:
+    if not options.retry_failed:
+        previous = _previous_record(run_dir)
+    else:
+        if not (run_dir / record.MANIFEST).is_file():
             raise HarnessError("--retry-failed: no previous record of this run", run_dir)
+        previous = record.read_record(run_dir)  # here an unreadable record is an error, naming its file
         failed_before = [p.id for p in previous.require_predictions() if p.error]
         if not failed_before:
             print(f"nothing to retry: the last run of {config.name} has no failed items")
@@ -129,11 +131,7 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
             cache_for_run = _WriteOnlyCache(cache)
         else:
             cache_for_run = cache
-        if config.model.backend == "openai-batch":
-            results, stats = backend.run(items, lambda item: render(config.prompt, item.source), cache_for_run,
-                                         options.out_root / f".{run_dir.name}.batch.json", options.progress)
-        else:
-            results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
+        results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
     finally:
         if cache is not None:
             cache.close()
@@ -217,6 +215,11 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
     return 0
 
 
+def batch_state_path(run_dir: Path) -> Path:
+    """Beside the run folder (which is replaced whole): the batches this run has paid for."""
+    return run_dir.parent / f".{run_dir.name}.batch.json"
+
+
 def _previous_record(run_dir: Path) -> record.RunRecord | None:
     """The record a run replaces; one that cannot be read is replaced all the same (the lock is
     ours, and the new record will be whole)."""
@@ -253,10 +256,14 @@ class _WriteOnlyCache:
 
 async def _run(config: RunConfig, backend, cache, items: list[Item], options: RunOptions):
     try:
+        policy = RetryPolicy(config.model.retries, config.model.retry_after_cap, config.model.backoff_budget)
+        if backend.queues:  # the Batch API queues and limits requests itself
+            concurrency, limits = max(1, len(items)), Limits(None, None)
+        else:
+            concurrency = config.limits.concurrency
+            limits = Limits(config.limits.requests_per_minute, config.limits.tokens_per_minute)
         return await run_items(items, lambda item: render(config.prompt, item.source), backend, cache,
-                               config.limits.concurrency,
-                               Limits(config.limits.requests_per_minute, config.limits.tokens_per_minute),
-                               config.model.retries, config.model.params.get("max_tokens"), options.progress)
+                               concurrency, limits, policy, config.model.params.get("max_tokens"), options.progress)
     finally:
         await backend.aclose()
 

@@ -17,7 +17,9 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from harness.data import load_manifest
 from harness.datasets import manifest_sha256
+from harness.errors import HarnessError
 from harness.record import RunRecord, list_records
 from harness.resources import packaged
 from harness.signature import follows
@@ -68,16 +70,29 @@ def run_note(run: RunRecord, word_protocol: tuple[str, str]) -> str:
     return "; ".join(notes)
 
 
+# Leaderboards name their columns after the methods: the word level is MaxMatch, char ChERRANT.
+COLUMN_ALIASES = {"team": "model", "maxmatch_p": "word_p", "maxmatch_r": "word_r", "maxmatch_f05": "word_f05",
+                  "cherrant_p": "char_p", "cherrant_r": "char_r", "cherrant_f05": "char_f05"}
+
+
 def load_reported(dataset: str, reported_dir: Path = REPORTED_DIR) -> pd.DataFrame:
     path = reported_dir / f"{dataset}.csv"
     if not path.is_file():
         return pd.DataFrame(columns=["model", "params", "train_data"])
-    return pd.read_csv(path, dtype={"params": str, "train_data": str}, keep_default_na=False)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=COLUMN_ALIASES)
+    for column in ("params", "train_data"):
+        if column not in frame:
+            frame[column] = ""
+    return frame
 
 
 def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR) -> Table:
     reported = load_reported(dataset, reported_dir)
     expected = manifest_sha256(dataset)
+    if expected is None and reported.empty:
+        known = sorted({p.stem for p in reported_dir.glob("*.csv")} | set(load_manifest().datasets))
+        raise HarnessError(f"--dataset {dataset}: no reported figures and not a dataset of the manifest "
+                           f"(known: {', '.join(known)})")
     runs: list[RunRecord] = []
     notes: list[str] = []
     for run in list_records(runs_dir):
@@ -90,8 +105,8 @@ def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR)
     placed: set[Path] = set()
     for _, paper in reported.iterrows():
         protocol = (paper.get("word_scorer") or DEFAULT_PROTOCOL[0], paper.get("segmenter") or DEFAULT_PROTOCOL[1])
-        published = {"Word P": paper["word_p"], "Word R": paper["word_r"], "Word F0.5": paper["word_f05"],
-                     "Char P": paper["char_p"], "Char R": paper["char_r"], "Char F0.5": paper["char_f05"]}
+        published = {key: float(paper[column]) for key, column in zip(FIGURES, (
+            "word_p", "word_r", "word_f05", "char_p", "char_r", "char_f05"))}
         base = {"Model": paper["model"], "# Param.": paper["params"], "Data": paper["train_data"]}
         rows.append({**base, "Row": "reported", **published, "Note": paper["source"]})
         matches = [run for run in runs if run.report.get("label") == paper["model"]]
@@ -106,7 +121,7 @@ def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR)
                 continue
             rows.append({**base, "Row": f"reproduced ({run.name})", **ours, "Note": run_note(run, protocol)})
             levels = comparable_levels(run, protocol)
-            difference = {key: round(ours[key] - float(published[key]), 2)
+            difference = {key: round(ours[key] - published[key], 2)
                           if ours[key] is not None and key.split()[0] in levels else None for key in FIGURES}
             rows.append({**base, "Row": f"difference ({run.name})", **difference, "Note": ""})
     for run in runs:

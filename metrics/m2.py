@@ -62,6 +62,10 @@ def parse_edit(line: str, line_number: int) -> Edit:
     except (ValueError, IndexError):
         raise M2FormatError(f"edit line does not start with 'A <start> <end>' or end with an annotator id: {line!r}",
                             line_number) from None
+    if not fields[1].strip():
+        raise M2FormatError(f"edit line has an empty type: {line!r}", line_number)
+    if (start, end) != (-1, -1) and not 0 <= start <= end:
+        raise M2FormatError(f"edit span {start} {end} is reversed or negative: {line!r}", line_number)
     correction = () if fields[2] == "-NONE-" else tuple(fields[2].split())
     return Edit(start, end, fields[1], correction, annotator)
 
@@ -95,9 +99,18 @@ def _raw_blocks(text: str) -> Iterator[tuple[int, tuple[str, ...], list[tuple[in
 
 def read_m2(text: str) -> list[M2Sentence]:
     """The edits of every block, in file order (what comparing needs, from any M2 file)."""
-    return [M2Sentence(source, tuple(parse_edit(line, number) for number, line in body if line.startswith("A ")),
+    return [M2Sentence(source, tuple(_edit_in(source, line, number) for number, line in body if line.startswith("A ")),
                        first)
             for first, source, body in _raw_blocks(text)]
+
+
+def _edit_in(source: tuple[str, ...], line: str, number: int) -> Edit:
+    """An edit whose span lies within its block's source tokens (noop lines aside)."""
+    edit = parse_edit(line, number)
+    if edit.end > len(source):
+        raise M2FormatError(f"edit span {edit.start} {edit.end} ends beyond the {len(source)} source tokens: "
+                            f"{line!r}", number)
+    return edit
 
 
 def read_blocks(text: str) -> list[Block]:
@@ -124,7 +137,7 @@ def read_blocks(text: str) -> list[Block]:
                     markers[int(annotator)] = rest
                     current = None
                 continue
-            edit = parse_edit(line, number)
+            edit = _edit_in(source, line, number)
             if current is not None:
                 current.append(edit)
             elif edit.annotator not in markers:

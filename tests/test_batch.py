@@ -90,12 +90,26 @@ def test_a_failed_batch_fails_its_items_with_the_reason_and_keeps_the_record(tmp
     assert {b["status"] for b in state["batches"]} == {"failed"}
 
 
+def answered_per_item(server: ServerProcess) -> dict[str, int]:
+    """How many times the server executed (and so billed) each request, over all its batches."""
+    import openai
+
+    client = openai.OpenAI(api_key=KEY, base_url=server.base_url, max_retries=0)
+    counts: dict[str, int] = {}
+    for batch in client.batches.list(limit=100).data:
+        if batch.output_file_id:
+            for line in client.files.content(batch.output_file_id).text.splitlines():
+                item = json.loads(line)["custom_id"]
+                counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
 def test_an_expired_batch_keeps_what_was_done_and_a_rerun_asks_only_for_the_rest(tmp_path, dataset, cli_env):
     env = dict(cli_env, OPENAI_API_KEY=KEY)
     out = tmp_path / "runs"
     with ServerProcess("--platform", "--batch-step-s", "0.05", log=tmp_path / "log.jsonl") as server:
-        expired = run(config(tmp_path, dataset, server.base_url, extra="  batch_metadata: {test_outcome: expired}"),
-                      out, env)
+        expired = run(config(tmp_path, dataset, server.base_url,
+                             extra="  retries: 0\n  batch_metadata: {test_outcome: expired}"), out, env)
         assert expired.returncode == 1
         done = [r for r in records(out) if r["error"] is None]
         failed = [r for r in records(out) if r["error"]]
@@ -103,9 +117,65 @@ def test_an_expired_batch_keeps_what_was_done_and_a_rerun_asks_only_for_the_rest
         rerun = run(config(tmp_path, dataset, server.base_url), out, env)
         assert rerun.returncode == 0, rerun.stdout
         batch_inputs = [r for r in server.requests() if r["method"] == "POST" and r["path"].endswith("/batches")]
-    # Only the failed items went into the second run's batches.
+        paid = answered_per_item(server)
+    # Only the failed items went into the second run's batches, and every item was paid once.
     assert sum(r["cached"] for r in records(out)) == len(done)
     assert len(batch_inputs) == 3 + -(-len(failed) // 8)
+    assert paid == {str(i): 1 for i in range(1, N + 1)}
+
+
+def test_expired_items_are_asked_again_in_a_new_batch_within_the_run(tmp_path, dataset, cli_env):
+    """The runner's retry policy applies to batches too: an expired request is retried (in a new
+    batch), never the ones its batch answered."""
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    with ServerProcess("--platform", "--batch-step-s", "0.05") as server:
+        path = config(tmp_path, dataset, server.base_url, extra="  retries: 2\n  batch_metadata: {test_outcome: expired}")
+        result = run(path, tmp_path / "runs", env)
+        paid = answered_per_item(server)
+    assert result.returncode == 1  # every batch of this server expires half its requests
+    assert set(paid.values()) == {1}
+    errors = [r for r in records(tmp_path / "runs") if r["error"]]
+    assert errors and all("after 3 attempts" in r["error"] for r in errors)
+    assert len(paid) + len(errors) == N
+
+
+def test_a_failed_download_is_tried_again_not_paid_again(tmp_path, dataset, cli_env):
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    with ServerProcess("--platform", "--batch-step-s", "0.05", "--fail-downloads", "2",
+                       log=tmp_path / "log.jsonl") as server:
+        result = run(config(tmp_path, dataset, server.base_url), tmp_path / "runs", env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert calls(server, "POST", "/batches") == 3
+        paid = answered_per_item(server)
+    assert paid == {str(i): 1 for i in range(1, N + 1)}
+
+
+def test_a_failed_batch_creation_pays_nothing_twice(tmp_path, dataset, cli_env):
+    """The second of three batches cannot be created: its requests go into another batch; the
+    first batch's items are not asked again and that batch is collected."""
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    with ServerProcess("--platform", "--batch-step-s", "0.05", "--fail-batch-create", "2",
+                       log=tmp_path / "log.jsonl") as server:
+        result = run(config(tmp_path, dataset, server.base_url), tmp_path / "runs", env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert calls(server, "POST", "/batches") == 4  # 3, one of which failed, and its retry
+        paid = answered_per_item(server)
+    assert paid == {str(i): 1 for i in range(1, N + 1)}
+    assert all(r["error"] is None for r in records(tmp_path / "runs"))
+
+
+def test_a_rerun_after_the_batches_completed_collects_them_and_pays_nothing(tmp_path, dataset, cli_env):
+    """The cache is gone (another machine, or a wiped cache) but the batch state is there."""
+    env = dict(cli_env, OPENAI_API_KEY=KEY)
+    out = tmp_path / "runs"
+    with ServerProcess("--platform", "--batch-step-s", "0.05", log=tmp_path / "log.jsonl") as server:
+        assert run(config(tmp_path, dataset, server.base_url), out, env).returncode == 0
+        fresh = dict(env, CGEC_CACHE_DIR=str(tmp_path / "another-cache"))
+        again = run(config(tmp_path, dataset, server.base_url), out, fresh, "--fresh")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert calls(server, "POST", "/batches") == 3
+        paid = answered_per_item(server)
+    assert paid == {str(i): 1 for i in range(1, N + 1)}
 
 
 def test_an_interrupted_batch_run_resumes_polling_the_same_batches(tmp_path, dataset, cli_env):

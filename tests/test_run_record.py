@@ -270,7 +270,7 @@ def test_a_partial_run_gets_its_own_folder_and_leaves_the_complete_one_alone(tmp
                                               "not a reproduction (llm.limit-20)"]
     assert grammargpt[3]["Note"] == "partial run (20 of 500 sentences)"
     bad = run(config, out, cli_env, "--limit", "0")
-    assert bad.returncode == 2 and "--limit: expected a number of sentences >= 1, got 0" in bad.stderr
+    assert bad.returncode == 2 and "--limit: expected a whole number >= 1, got '0'" in bad.stderr
 
 
 # --------------------------------------------------------------------------------------------

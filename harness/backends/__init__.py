@@ -6,6 +6,8 @@ its model. A new backend is one module implementing `Backend`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.backends.base import Backend, BackendError, Completion
 from harness.config import RunConfig
 from harness.data import DataSettings
@@ -14,8 +16,9 @@ from harness.data import DataSettings
 SERVE_LOCAL_DIR = "serve-local"
 
 
-def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str]) -> Backend:
-    """Build (and validate) the configured backend before any request is sent."""
+def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str], batch_state: Path) -> Backend:
+    """Build (and validate) the configured backend before any request is sent. `batch_state`:
+    where the Batch API backend records the batches it pays for."""
     if config.model.backend == "openai":
         from harness.backends.openai_chat import OpenAIChatBackend
 
@@ -23,7 +26,7 @@ def make_backend(config: RunConfig, settings: DataSettings, item_ids: list[str])
     if config.model.backend == "openai-batch":
         from harness.backends.openai_batch import OpenAIBatchBackend
 
-        return OpenAIBatchBackend(config.model, config.path, settings.cache_dir / SERVE_LOCAL_DIR)
+        return OpenAIBatchBackend(config.model, config.path, settings.cache_dir / SERVE_LOCAL_DIR, batch_state)
     from harness.backends.stored import StoredBackend
 
     return StoredBackend(config.model, settings, item_ids, config.path)

@@ -18,19 +18,25 @@ class Completion:
 
 class BackendError(Exception):
     """A failed request. `retryable` errors (429, 5xx, timeouts, connection errors) are retried
-    by the runner, waiting `retry_after` seconds when the server said so."""
+    by the runner, waiting `retry_after` seconds when the server said so; `connection` errors
+    (nothing answered) for longer, since a local server may be restarting; `fatal` ones (the
+    key refused) stop the run. `reason` never holds a secret (see harness.redact)."""
 
-    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None, fatal: bool = False,
+                 connection: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.fatal = fatal
+        self.connection = connection
 
 
 class Backend(Protocol):
     name: str
     cacheable: bool  # responses worth caching (a paid or slow model), keyed by `identity()`
     chat: bool  # needs rendered messages
+    queues: bool  # keeps its own queue (Batch API): the runner hands it every request at once, unthrottled
 
     def identity(self) -> dict[str, Any]:
         """What identifies a response besides the messages: base_url, the model asked for,

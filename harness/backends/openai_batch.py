@@ -1,46 +1,113 @@
-"""OpenAI's Batch API for a whole run: half the price, no rate limits to juggle.
+"""OpenAI's Batch API behind the same interface as the chat backend (batching hidden inside the
+backend, as inspect_ai does): half the price, no rate limits to juggle.
 
-Writes the batch input (custom_id = item id), uploads it, creates batches within the per-batch
-request limit, polls them, downloads output and error files, joins on custom_id (the output is
-unordered) and feeds the same response cache as the chat backend, so a later run of the same
-requests is free. The batch ids are kept in the run directory: a re-run resumes polling.
+`generate` queues a request; once the runner has queued all it has (nothing new for
+`GATHER_S`) or a batch is full, the queue goes out as one batch (custom_id = item id), and each
+caller gets its own answer when the batch ends. The runner does what it does for every backend:
+the cache, retries, failures. A batch is written to a state file the moment it exists, with the
+request key of each of its items; a request whose key a recorded batch covers waits for that
+batch (polling it, or downloading its output again) instead of paying a second time, whatever
+that batch's status and whichever run recorded it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import openai
-from tqdm import tqdm
 
-from harness.api import api_call
-from harness.backends.openai_chat import api_key_for, chat_identity
-from harness.cache import CachedResponse, ResponseCache, request_key
-from harness.config import ModelSpec
-from harness.datasets import Item
 from harness.atomic import write_json
-from harness.runner import ItemResult, RunStats
+from harness.backends.base import BackendError, Completion
+from harness.backends.openai_chat import api_key_for, chat_identity, completion_from, request_error
+from harness.cache import request_key
+from harness.config import ModelSpec
+from harness.errors import HarnessError
+from harness.redact import secret_values
 
 FINAL = {"completed", "failed", "expired", "cancelled"}
+RETRYABLE_END = {"expired", "cancelled"}  # the requests were fine; the batch ran out of time
 ENDPOINT = "/v1/chat/completions"
+GATHER_S = 1.0  # a batch goes out once no request has been queued for this long
+
+
+@dataclass
+class _Queued:
+    item_id: str
+    key: str
+    body: dict[str, Any]
+    answer: asyncio.Future
+
+
+@dataclass
+class BatchState:
+    """The batches this run folder has paid for: id, input file, and item -> request key."""
+
+    path: Path
+    batches: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> "BatchState":
+        if not path.is_file():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            batches = data["batches"]
+            if not all(isinstance(b, dict) and isinstance(b.get("keys"), dict) and isinstance(b.get("id"), str)
+                       for b in batches):
+                raise ValueError("a batch without id or keys")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise HarnessError(f"unreadable batch state ({error}); it names batches already paid for: "
+                               "repair it or move it away deliberately", path) from None
+        return cls(path, batches)
+
+    def covering(self, item_id: str, key: str, exclude: set[str]) -> str | None:
+        """The latest recorded batch that asked exactly this request, unless it ended without
+        answering it (then the request is asked again)."""
+        for batch in reversed(self.batches):
+            if batch["keys"].get(item_id) == key and batch["id"] not in exclude \
+                    and item_id not in batch.get("unanswered", ()):
+                return batch["id"]
+        return None
+
+    def ended(self, batch_id: str, status: str, answered: set[str]) -> None:
+        for entry in self.batches:
+            if entry["id"] == batch_id:
+                entry.update(status=status, unanswered=sorted(set(entry["keys"]) - answered))
+        self.save()
+
+    def add(self, batch: dict[str, Any]) -> None:
+        self.batches.append(batch)
+        self.save()
+
+    def save(self) -> None:
+        write_json(self.path, {"batches": self.batches})
 
 
 class OpenAIBatchBackend:
     name = "openai-batch"
     cacheable = True
     chat = True
+    queues = True  # requests wait in the backend's own queue: the runner hands over all of them at once
 
-    def __init__(self, spec: ModelSpec, config_path: str | None = None, identities: Path | None = None) -> None:
+    def __init__(self, spec: ModelSpec, config_path: str | None, identities: Path | None, state_path: Path) -> None:
         self.spec = spec
         key = api_key_for(spec, config_path)
-        self._client = openai.OpenAI(api_key=key, base_url=spec.base_url, max_retries=3, timeout=spec.timeout)
+        # No SDK retries: the runner's policy is the only one, as for the chat backend.
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0, timeout=spec.timeout)
         # The same identity as the chat backend: a batch answer is the same completion.
         self._identity = chat_identity("openai", spec, key, identities)
+        self._secrets = [key, *secret_values()]
         del key
+        self.state = BatchState.load(state_path)
+        self._queue: list[_Queued] = []
+        self._flusher: asyncio.TimerHandle | None = None
+        self._results: dict[str, asyncio.Task] = {}  # batch id -> its answers, fetched once per process
+        self._failed: dict[str, set[str]] = {}  # item id -> batches that gave it no answer
 
     def identity(self) -> dict[str, Any]:
         return self._identity
@@ -48,130 +115,141 @@ class OpenAIBatchBackend:
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.spec.model, "base_url": str(self._client.base_url),
                 "api_key_env": self.spec.api_key_env, "params": self.spec.params,
-                "max_batch_requests": self.spec.max_batch_requests}
+                "max_batch_requests": self.spec.max_batch_requests, "state": str(self.state.path)}
 
-    def run(self, items: Sequence[Item], messages: Callable[[Item], list[dict[str, str]]],
-            cache: ResponseCache | None, state_path: Path, progress: bool = True) -> tuple[list[ItemResult], RunStats]:
-        stats = RunStats()
-        results = {item.id: ItemResult(item.id, item.source) for item in items}
-        identity = self.identity()
-        keys = {}
-        pending: list[Item] = []
-        for item in items:
-            keys[item.id] = request_key(identity, messages(item))
-            hit = cache.get(keys[item.id]) if cache is not None else None
-            if hit is not None:
-                result = results[item.id]
-                result.raw, result.finish_reason, result.usage = hit.text, hit.finish_reason, hit.usage
-                result.system_fingerprint, result.cached, result.model = hit.system_fingerprint, True, hit.model
-                stats.cached += 1
-            else:
-                pending.append(item)
-        state = self._load_state(state_path, [item.id for item in pending])
-        if pending and not state["batches"]:
-            for start in range(0, len(pending), self.spec.max_batch_requests):
-                chunk = pending[start : start + self.spec.max_batch_requests]
-                state["batches"].append(self._create(chunk, messages))
-                write_json(state_path, state)
-        self._poll(state, state_path, progress)
-        for batch in state["batches"]:
-            self._collect(batch, results, keys, cache, stats)
-        write_json(state_path, state)
-        return [results[item.id] for item in items], stats
+    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+        key = request_key(self._identity, messages)
+        recorded = self.state.covering(item_id, key, self._failed.get(item_id, set()))
+        if recorded is not None:
+            return await self._answer(recorded, item_id)
+        body = {"model": self.spec.model, "messages": messages, **self.spec.params, **self.spec.extra_body}
+        queued = _Queued(item_id, key, body, asyncio.get_running_loop().create_future())
+        self._queue.append(queued)
+        self._schedule()
+        return await queued.answer
 
-    def _load_state(self, path: Path, pending_ids: list[str]) -> dict:
-        """Resume the batches of an interrupted run when they cover exactly what is pending."""
-        if path.is_file():
-            state = json.loads(path.read_text(encoding="utf-8"))
-            covered = sorted(i for batch in state.get("batches", []) for i in batch["custom_ids"])
-            unfinished = [b for b in state.get("batches", []) if b.get("status") not in FINAL]
-            if unfinished and covered == sorted(pending_ids):
-                return state
-        return {"batches": []}
+    def _schedule(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        delay = 0.0 if len(self._queue) >= self.spec.max_batch_requests else GATHER_S
+        self._flusher = loop.call_later(delay, lambda: loop.create_task(self._flush()))
 
-    def _create(self, chunk: Sequence[Item], messages: Callable[[Item], list[dict[str, str]]]) -> dict:
-        lines = []
-        for item in chunk:
-            body = {"model": self.spec.model, "messages": messages(item), **self.spec.params, **self.spec.extra_body}
-            lines.append(json.dumps({"custom_id": item.id, "method": "POST", "url": ENDPOINT, "body": body},
-                                    ensure_ascii=False))
+    async def _flush(self) -> None:
+        self._flusher = None
+        while self._queue:
+            chunk = self._queue[: self.spec.max_batch_requests]
+            del self._queue[: len(chunk)]
+            try:
+                batch_id = await self._create(chunk)
+            except Exception as error:  # nobody may wait forever: every caller gets the error
+                for queued in chunk:
+                    if not queued.answer.done():
+                        queued.answer.set_exception(error)
+                continue
+            for queued in chunk:
+                task = asyncio.ensure_future(self._answer(batch_id, queued.item_id))
+                task.add_done_callback(lambda t, q=queued: _settle(q.answer, t))
+
+    async def _create(self, chunk: list[_Queued]) -> str:
+        lines = [json.dumps({"custom_id": q.item_id, "method": "POST", "url": ENDPOINT, "body": q.body},
+                            ensure_ascii=False) for q in chunk]
         payload = ("\n".join(lines) + "\n").encode("utf-8")
-        upload = api_call(lambda: self._client.files.create(file=("batch-input.jsonl", io.BytesIO(payload)),
-                                                             purpose="batch"), "batch: uploading the input")
-        extra = {"metadata": self.spec.batch_metadata} if self.spec.batch_metadata else {}
-        batch = api_call(lambda: self._client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
-                                                              completion_window="24h", **extra), "batch: creating")
-        return {"id": batch.id, "input_file_id": upload.id, "custom_ids": [item.id for item in chunk],
-                "status": batch.status, "output_file_id": None, "error_file_id": None, "errors": None}
+        upload = await self._call(self._client.files.create(file=("batch-input.jsonl", io.BytesIO(payload)),
+                                                            purpose="batch"), "uploading the batch input")
+        extra = {"metadata": dict(self.spec.batch_metadata)} if self.spec.batch_metadata else {}
+        batch = await self._call(self._client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT,
+                                                             completion_window="24h", **extra),
+                                 "creating the batch")
+        self.state.add({"id": batch.id, "input_file_id": upload.id, "status": batch.status,
+                        "keys": {q.item_id: q.key for q in chunk}})
+        return batch.id
 
-    def _poll(self, state: dict, state_path: Path, progress: bool) -> None:
-        total = sum(len(b["custom_ids"]) for b in state["batches"])
-        bar = tqdm(total=total, disable=not progress or not total, unit="req", desc="batch", dynamic_ncols=True)
+    async def _answer(self, batch_id: str, item_id: str) -> Completion:
+        task = self._results.get(batch_id)
+        if task is None:
+            task = self._results[batch_id] = asyncio.ensure_future(self._fetch(batch_id))
         try:
-            while True:
-                done = 0
-                for entry in state["batches"]:
-                    if entry["status"] not in FINAL:
-                        batch = api_call(lambda: self._client.batches.retrieve(entry["id"]), f"reading {entry['id']}")
-                        entry.update(status=batch.status, output_file_id=batch.output_file_id,
-                                     error_file_id=batch.error_file_id,
-                                     errors=[e.message for e in (batch.errors.data or [])] if batch.errors else None)
-                        counts = batch.request_counts
-                        entry["completed"] = (counts.completed + counts.failed) if counts else 0
-                    done += entry.get("completed", 0) if entry["status"] not in FINAL else len(entry["custom_ids"])
-                write_json(state_path, state)
-                bar.n = done
-                bar.set_postfix(status=",".join(sorted({b["status"] for b in state["batches"]})), refresh=True)
-                if all(b["status"] in FINAL for b in state["batches"]):
-                    return
-                time.sleep(self.spec.poll_interval)
-        finally:
-            bar.close()
+            answers = await asyncio.shield(task)
+        except BackendError:
+            if self._results.get(batch_id) is task:
+                del self._results[batch_id]  # a failed download is tried again, not the batch
+            raise
+        status, found = answers
+        if found is None or item_id not in found:
+            self._failed.setdefault(item_id, set()).add(batch_id)
+            raise BackendError(f"batch {batch_id} {status}: no answer", status in RETRYABLE_END)
+        kind, value = found[item_id]
+        if kind == "error":
+            self._failed.setdefault(item_id, set()).add(batch_id)
+            raise BackendError(f"batch {batch_id}: {value}", status in RETRYABLE_END)
+        try:
+            return completion_from(value, 0.0)
+        except BackendError:
+            self._failed.setdefault(item_id, set()).add(batch_id)
+            raise
 
-    def _lines(self, file_id: str | None) -> list[dict]:
+    async def _fetch(self, batch_id: str) -> tuple[str, dict[str, tuple[str, Any]] | None]:
+        """Poll until the batch ends, then its answers by custom_id: ("ok", body) or ("error", text)."""
+        while True:
+            batch = await self._call(self._client.batches.retrieve(batch_id), f"reading batch {batch_id}")
+            self._record_status(batch_id, batch.status)
+            if batch.status in FINAL:
+                break
+            await asyncio.sleep(self.spec.poll_interval)
+        found: dict[str, tuple[str, Any]] = {}
+        for line in await self._lines(batch.error_file_id):
+            error = line.get("error") or (line.get("response") or {}).get("body", {}).get("error") or {}
+            found[str(line.get("custom_id"))] = ("error", error.get("message") or error.get("code") or "failed")
+        for line in await self._lines(batch.output_file_id):
+            response = line.get("response") or {}
+            if response.get("status_code", 200) >= 400:
+                error = (response.get("body") or {}).get("error") or {}
+                found[str(line.get("custom_id"))] = ("error", f"HTTP {response.get('status_code')}: "
+                                                              f"{error.get('message') or 'failed'}")
+            else:
+                found[str(line.get("custom_id"))] = ("ok", response.get("body"))
+        self.state.ended(batch_id, batch.status, {k for k, (kind, _) in found.items() if kind == "ok"})
+        if batch.status == "failed" and not found:
+            reasons = "; ".join(e.message for e in (batch.errors.data or [])) if batch.errors else ""
+            return f"failed{': ' + reasons if reasons else ''}", None
+        return batch.status, found
+
+    def _record_status(self, batch_id: str, status: str) -> None:
+        for entry in self.state.batches:
+            if entry["id"] == batch_id and entry.get("status") != status:
+                entry["status"] = status
+                self.state.save()
+
+    async def _lines(self, file_id: str | None) -> list[dict]:
         if not file_id:
             return []
-        content = api_call(lambda: self._client.files.content(file_id), f"downloading {file_id}")
-        return [json.loads(line) for line in content.text.splitlines() if line.strip()]
+        content = await self._call(self._client.files.content(file_id), f"downloading {file_id}")
+        lines = []
+        for text in content.text.split("\n"):
+            if text.strip():
+                try:
+                    lines.append(json.loads(text))
+                except json.JSONDecodeError:
+                    raise BackendError(f"{file_id}: a line that is not JSON", True) from None
+        return lines
 
-    def _collect(self, batch: dict, results: dict[str, ItemResult], keys: dict[str, str],
-                 cache: ResponseCache | None, stats: RunStats) -> None:
-        answered: set[str] = set()
-        for line in self._lines(batch.get("output_file_id")):
-            item_id = line.get("custom_id")
-            response = line.get("response") or {}
-            result = results.get(item_id)
-            if result is None:
-                continue
-            answered.add(item_id)
-            body = response.get("body") or {}
-            try:
-                choice = body["choices"][0]
-                text = choice["message"]["content"]
-            except (KeyError, IndexError, TypeError):
-                result.error = f"batch {batch['id']}: malformed response (status {response.get('status_code')})"
-                stats.failed += 1
-                continue
-            if not isinstance(text, str) or not text.strip():
-                result.error = f"batch {batch['id']}: empty content"
-                stats.failed += 1
-                continue
-            usage = {k: int((body.get("usage") or {}).get(k) or 0)
-                     for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-            result.raw, result.finish_reason, result.usage = text, choice.get("finish_reason"), usage
-            result.system_fingerprint = body.get("system_fingerprint")
-            result.model = body.get("model") if isinstance(body.get("model"), str) else None
-            if cache is not None:
-                cache.put(keys[item_id], CachedResponse(text, result.finish_reason, usage, result.system_fingerprint,
-                                                        0.0, time.time(), result.model))
-            stats.sent += 1
-        errors = {line.get("custom_id"): line.get("error") or {} for line in self._lines(batch.get("error_file_id"))}
-        for item_id in batch["custom_ids"]:
-            if item_id in answered:
-                continue
-            result = results[item_id]
-            detail = errors.get(item_id, {}).get("message") or errors.get(item_id, {}).get("code")
-            if detail is None:
-                detail = "; ".join(batch.get("errors") or []) or "no answer"
-            result.error = f"batch {batch['id']} {batch['status']}: {detail}"
-            stats.failed += 1
+    async def _call(self, call, what: str) -> Any:
+        try:
+            return await call
+        except (openai.OpenAIError, ValueError, TypeError) as error:
+            raise request_error(error, what, self._client.base_url, self.spec, self._secrets) from None
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _settle(answer: asyncio.Future, task: asyncio.Task) -> None:
+    if answer.done():
+        return
+    if task.cancelled():
+        answer.cancel()
+    elif task.exception() is not None:
+        answer.set_exception(task.exception())
+    else:
+        answer.set_result(task.result())

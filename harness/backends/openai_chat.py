@@ -14,6 +14,7 @@ from harness.backends import served
 from harness.backends.base import BackendError, Completion
 from harness.config import ModelSpec
 from harness.errors import HarnessError
+from harness.redact import redact, secret_values
 
 LOCAL_PLACEHOLDER_KEY = "not-needed"
 
@@ -36,6 +37,7 @@ class OpenAIChatBackend:
     name = "openai"
     cacheable = True
     chat = True
+    queues = False
 
     def __init__(self, spec: ModelSpec, config_path: str | None = None, identities: Path | None = None) -> None:
         self.spec = spec
@@ -43,6 +45,7 @@ class OpenAIChatBackend:
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=spec.base_url, max_retries=0,
                                           timeout=spec.timeout)
         self._identity = chat_identity(self.name, spec, api_key, identities)
+        self._secrets = [api_key, *secret_values()]
         del api_key
 
     def identity(self) -> dict[str, Any]:
@@ -62,39 +65,56 @@ class OpenAIChatBackend:
             # layer: `chat.completions.create` spends about 2 ms of CPU a request transforming
             # parameters and building models, a third of what 50 concurrent requests can afford.
             response = await self._client.post("/chat/completions", body=body, cast_to=object)
-        except openai.RateLimitError as error:
-            raise BackendError("rate limited (429)", True, _retry_after(error.response)) from None
-        except openai.APITimeoutError:
-            raise BackendError(f"timed out after {self.spec.timeout:g} s", True) from None
-        except openai.APIConnectionError as error:
-            raise BackendError(f"connection error: {type(error).__name__}", True) from None
-        except openai.APIStatusError as error:
-            status = error.status_code
-            retryable = status >= 500 or status in (408, 409)
-            raise BackendError(f"HTTP {status}: {_short(error.message)}", retryable,
-                               _retry_after(error.response)) from None
-        except openai.APIResponseValidationError as error:
-            raise BackendError(f"malformed response: {_short(str(error))}", True) from None
-        except (ValueError, TypeError) as error:  # a body that is not JSON
-            raise BackendError(f"malformed response: {type(error).__name__}", True) from None
-        latency = time.perf_counter() - start
-        try:
-            choice = response["choices"][0]
-            text = choice["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise BackendError("malformed response: no choices[0].message.content", True) from None
-        if not isinstance(text, str):
-            raise BackendError("malformed response: message content is not text", True)
-        if not text.strip():
-            raise BackendError("empty content", False)
-        usage = response.get("usage") or {}
-        usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-        model = response.get("model")
-        return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency,
-                          model if isinstance(model, str) else None)
+        except (openai.OpenAIError, ValueError, TypeError) as error:  # ValueError: a body that is not JSON
+            raise request_error(error, None, self._client.base_url, self.spec, self._secrets) from None
+        return completion_from(response, time.perf_counter() - start)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def request_error(error: Exception, what: str | None, base_url: Any, spec: ModelSpec,
+                  secrets: list[str]) -> BackendError:
+    """The one mapping of SDK errors to BackendError (chat requests and Batch API calls alike):
+    what to retry and how long to wait, what stops the run, and no secret in any reason."""
+    prefix = f"{what}: " if what else ""
+    if isinstance(error, openai.RateLimitError):
+        return BackendError(f"{prefix}rate limited (429)", True, _retry_after(error.response))
+    if isinstance(error, openai.APITimeoutError):
+        return BackendError(f"{prefix}timed out after {spec.timeout:g} s", True)
+    if isinstance(error, openai.APIConnectionError):
+        return BackendError(f"{prefix}cannot connect to {base_url} ({type(error).__name__})", True, connection=True)
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        message = redact(_short(error.message), secrets)
+        if status in (401, 403):
+            return BackendError(f"{prefix}HTTP {status} from {base_url}: {message} (the key in {spec.api_key_env} "
+                                "was refused)", False, fatal=True)
+        return BackendError(f"{prefix}HTTP {status}: {message}", status >= 500 or status in (408, 409),
+                            _retry_after(error.response))
+    if isinstance(error, openai.APIResponseValidationError):
+        return BackendError(f"{prefix}malformed response: {redact(_short(str(error)), secrets)}", True)
+    if isinstance(error, (ValueError, TypeError)):
+        return BackendError(f"{prefix}malformed response: {type(error).__name__}", True)
+    return BackendError(f"{prefix}{type(error).__name__}: {redact(_short(str(error)), secrets)}", True)
+
+
+def completion_from(response: Any, latency: float) -> Completion:
+    """A chat completion body (a chat response, or a line of a batch's output) as a Completion."""
+    try:
+        choice = response["choices"][0]
+        text = choice["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise BackendError("malformed response: no choices[0].message.content", True) from None
+    if not isinstance(text, str):
+        raise BackendError("malformed response: message content is not text", True)
+    if not text.strip():
+        raise BackendError("empty content", False)
+    usage = response.get("usage") or {}
+    usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    model = response.get("model")
+    return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency,
+                      model if isinstance(model, str) else None)
 
 
 def api_key_for(spec: ModelSpec, config_path: str | None) -> str:

@@ -70,6 +70,7 @@ class StoredBackend:
     name = "stored"
     cacheable = False
     chat = False
+    queues = False
 
     def __init__(self, spec: ModelSpec, settings: DataSettings, item_ids: list[str],
                  config_path: str | None = None) -> None:

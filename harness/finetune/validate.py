@@ -100,6 +100,13 @@ def validate(path: str | Path, model: str = "gpt-3.5-turbo", epochs: int = DEFAU
             if not isinstance(message.get("content"), str):
                 result.problems.append((number, f"message {position}: content is not a string"))
                 bad = True
+            elif message.get("role") == "assistant" and not message["content"].strip():
+                result.problems.append((number, f"message {position}: empty assistant message (nothing to learn)"))
+                bad = True
+            if "weight" in message and (message["weight"] not in (0, 1) or isinstance(message["weight"], bool)):
+                result.problems.append((number, f"message {position}: weight must be 0 or 1, got "
+                                                f"{message['weight']!r}"))
+                bad = True
         if bad:
             continue
         if not any(m["role"] == "assistant" for m in messages):

@@ -12,7 +12,8 @@ Routes (see ROUTES; add more there):
   POST /v1/chat/completions   a deterministic "model": replies with the last line (stripped) of
                               the last user message. A model name containing `echo-prompt`
                               replies with the whole user content; one containing `prefix`
-                              replies `修改后的句子：` + the last line.
+                              replies `修改后的句子：` + the last line; one containing
+                              `separators` adds U+2028, U+0085 and U+2029 to the last line.
   GET  /v1/models             a short list of models.
   --served-model NAME makes the server one model, as llama.cpp and vLLM are: it lists only NAME,
   answers every request as NAME would (whatever model is asked for) and says so in `model`;
@@ -58,7 +59,8 @@ same body can succeed:
                      seeded by (seed, body sha256, attempt), as long as the body has failed fewer
                      than --max-faults-per-body times so far (fail-first faults included).
 Fault kinds: 429, 500, timeout (hang --hang-s, then answer normally), malformed (200 with a body
-that is not JSON), empty (200 with content ""), disconnect (close the socket, no response).
+that is not JSON), empty (200 with content ""), disconnect (close the socket, no response), 401
+(OpenAI's invalid-key answer, which echoes the key it was given).
 
 --log FILE appends one JSON line per request, after its outcome is decided and before the
 response is sent: seq, t, method, path, body, body_sha256, attempt, outcome, status,
@@ -87,7 +89,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-FAULT_KINDS = ("429", "500", "timeout", "malformed", "empty", "disconnect")
+FAULT_KINDS = ("429", "500", "timeout", "malformed", "empty", "disconnect", "401")
 CORRECTION_PREFIX = "修改后的句子："
 MODELS = ("test-model", "test-model-prefix", "test-model-echo-prompt")
 
@@ -113,6 +115,8 @@ class Config:
     batch_step_s: float = 0.2
     served_model: str | None = None
     fingerprint: str = "fp_test"
+    fail_batch_create: int = 0
+    fail_downloads: int = 0
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -144,6 +148,10 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--ft-step-s", type=float, default=0.2, help="seconds per fine-tuning job state")
     p.add_argument("--batch-step-s", type=float, default=0.2, help="seconds per batch state")
     p.add_argument("--served-model", default=None, help="serve this one model, whatever is asked for")
+    p.add_argument("--fail-batch-create", type=int, default=0, metavar="N",
+                   help="the N-th POST /v1/batches fails with a 500 (0: none)")
+    p.add_argument("--fail-downloads", type=int, default=0, metavar="N",
+                   help="the first N GET /v1/files/{id}/content fail with a 500")
     p.add_argument("--fingerprint", default="fp_test", help="system_fingerprint of every answer")
     a = p.parse_args(argv)
     if not 0.0 <= a.fault_rate <= 1.0:
@@ -155,7 +163,8 @@ def parse_args(argv: list[str] | None) -> Config:
                   faults=a.faults, fail_first=a.fail_first, max_faults_per_body=a.max_faults_per_body,
                   retry_after_ms=a.retry_after_ms, hang_s=a.hang_s, log=a.log, platform=a.platform,
                   file_processing_s=a.file_processing_s, ft_step_s=a.ft_step_s, batch_step_s=a.batch_step_s,
-                  served_model=a.served_model, fingerprint=a.fingerprint)
+                  served_model=a.served_model, fingerprint=a.fingerprint, fail_batch_create=a.fail_batch_create,
+                  fail_downloads=a.fail_downloads)
 
 
 # --------------------------------------------------------------------------- shared state
@@ -270,6 +279,8 @@ def fake_model_reply(model: str, messages: list[Any]) -> str:
     last_line = lines[-1].strip() if lines else ""
     if "echo-prompt" in model:
         return user
+    if "separators" in model:  # Unicode line and paragraph separators inside a reply
+        return last_line + "\u2028" + "\u0085" + "\u2029"
     if "prefix" in model:
         return CORRECTION_PREFIX + last_line
     return last_line
@@ -591,6 +602,8 @@ class Platform:
         self.files: dict[str, StoredFile] = {}
         self.jobs: dict[str, FtJob] = {}
         self.batches: dict[str, Batch] = {}
+        self._batch_creates = 0  # for --fail-batch-create
+        self._downloads = 0  # for --fail-downloads
 
     def unix(self, mono: float) -> int:
         return int(self._wall0 + (mono - self._mono0))
@@ -672,6 +685,9 @@ class Platform:
 
     def file_content(self, req: Request) -> Response:
         with self._lock:
+            self._downloads += 1
+            if self._downloads <= self.config.fail_downloads:
+                raise ApiError(500, "download failed (fault injected by the test server)", type_="server_error")
             f = self._file(req.params["file_id"], time.monotonic())
         return Response(200, f.data, content_type="application/octet-stream")
 
@@ -1016,6 +1032,10 @@ class Platform:
         return b
 
     def create_batch(self, req: Request) -> Response:
+        with self._lock:
+            self._batch_creates += 1
+            if self._batch_creates == self.config.fail_batch_create:
+                raise ApiError(500, "batch creation failed (fault injected by the test server)", type_="server_error")
         body = json_object_body(req)
         endpoint, window, metadata = body.get("endpoint"), body.get("completion_window"), body.get("metadata")
         if endpoint not in BATCH_ENDPOINTS:
@@ -1233,6 +1253,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif outcome == "500":
             resp = error_response(500, "The server had an error while processing your request "
                                        "(fault injected by the test server).", "server_error")
+        elif outcome == "401":
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            resp = error_response(401, f"Incorrect API key provided: {token}. You can find your API key at "
+                                       "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+                                  code="invalid_api_key")
         elif outcome == "malformed":
             resp = Response(200, b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"ind')
         elif outcome == "disconnect":
