@@ -15,11 +15,16 @@ from harness.errors import HarnessError
 from harness.redact import redact
 from harness.inputs import load_hypotheses, load_references
 from harness.report import score_table
-from harness.scoring import score_levels
+from harness.scoring import ScoreSet, score_levels
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     settings = DataSettings.from_env(data_dir=args.data_dir)
+    options = scoring_options(args)
+    if args.gold_m2 is not None:
+        return score_against_gold(args, settings, options)
+    if args.ref is None:
+        raise HarnessError("give --ref (references) or --gold-m2 (a word-level M2Scorer gold)")
     levels = ("char", "word") if args.level == "all" else (args.level,)
     references = load_references(resolve_input(args.ref, settings, "references"))
     if references.targets is None and "word" in levels:
@@ -29,17 +34,66 @@ def cmd_score(args: argparse.Namespace) -> int:
     if hypotheses.blocks is not None and "word" in levels:
         raise HarnessError("a hypothesis M2 file is scored at char level only (--level char): the word level "
                            "segments the hypotheses itself", hypotheses.path)
-    score_set = score_levels(hypotheses.sources, hypotheses.sentences, references.targets, settings, levels,
+    sentences = hypotheses.sentences
+    if args.clean:
+        if sentences is None:
+            raise HarnessError("--clean applies to raw model outputs, not to an M2 file", hypotheses.path)
+        from harness.cleaning import CleaningRules, clean
+
+        sentences = tuple(clean(raw, source, CleaningRules()).prediction for raw, source in
+                          zip(sentences, hypotheses.sources))
+    score_set = score_levels(hypotheses.sources, sentences, references.targets, settings, levels,
                              args.word_scorer, args.segmenter, args.jobs, not args.no_cache,
                              reference_sources=references.sources, reference_blocks=references.blocks,
-                             hypothesis_blocks=hypotheses.blocks)
+                             hypothesis_blocks=hypotheses.blocks, options=options, progress=not args.quiet)
+    report_scores(args, score_set, references.id)
+    return 0
+
+
+def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
+    from harness.scoring import ScoringOptions
+    from metrics.compare import EditFilter
+
+    types = frozenset(t.strip() for t in (args.filter or "").split(",") if t.strip())
+    return ScoringOptions(mode=args.eval, selection=EditFilter(args.single, args.multi, types), beta=args.beta,
+                          t2s=not args.no_t2s, max_unchanged=args.max_unchanged_words)
+
+
+def score_against_gold(args: argparse.Namespace, settings: DataSettings, options: "ScoringOptions") -> int:
+    """M2Scorer's own use: segmented hypotheses against a word-level gold M2."""
+    from harness.scoring import score_with_gold
+
+    if args.ref is not None or args.level == "char" or args.word_scorer != "maxmatch":
+        raise HarnessError("--gold-m2 is M2Scorer's gold: it replaces --ref, at word level with MaxMatch")
+    from harness.textfile import read_lines
+
+    path = resolve_input(args.hyp, settings, "outputs")
+    score = score_with_gold(read_lines(path), Path(args.gold_m2), args.segmenter, settings, args.jobs,
+                            not args.no_cache, options, path)
+    report_scores(args, ScoreSet({"word": score}), lambda index: str(index + 1))
+    return 0
+
+
+def report_scores(args: argparse.Namespace, score_set: "ScoreSet", sentence_id) -> None:
     if args.m2_out is not None:
         write_texts(Path(args.m2_out), score_set)
+    if args.per_sentence is not None:
+        write_output(Path(args.per_sentence), per_sentence_tsv(score_set, sentence_id))
     if args.json:
         print(json.dumps(score_set.as_json(), ensure_ascii=False, sort_keys=True))
     else:
-        print(score_table(score_set, args.by_type))
-    return 0
+        print(score_table(score_set, args.cat or (1 if args.by_type else None)))
+
+
+def per_sentence_tsv(score_set: "ScoreSet", sentence_id) -> str:
+    """ChERRANT's and M2Scorer's verbose output as a table: a row per sentence and level."""
+    rows = ["\t".join(["id", "level", "annotator", "tp", "fp", "fn", "hypothesis_edits", "reference_edits"])]
+    for level, score in score_set.scores.items():
+        for index, sentence in enumerate(score.per_sentence):
+            rows.append("\t".join([sentence_id(index), level, "" if sentence.ref is None else str(sentence.ref),
+                                   str(sentence.tp), str(sentence.fp), str(sentence.fn),
+                                   " | ".join(sentence.hyp_edits), " | ".join(sentence.ref_edits)]))
+    return "\n".join(rows) + "\n"
 
 
 def write_texts(out: Path, score_set) -> None:
@@ -57,10 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.run import RunOptions, execute
 
-    config = load_config(args.config)
+    config = load_config(args.config, overrides=args.set or ())
     settings = DataSettings.from_env(data_dir=args.data_dir)
     options = RunOptions(out_root=Path(args.out), limit=args.limit, fresh=args.fresh, retry_failed=args.retry_failed,
-                         dry_run=args.dry_run, progress=not args.no_progress, jobs=args.jobs)
+                         dry_run=args.dry_run, progress=not (args.no_progress or args.quiet), jobs=args.jobs)
     return execute(config, settings, options)
 
 
@@ -91,6 +145,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.datasets import load_run_dataset, manifest_sha256
     from harness.record import read_record
 
+    if len(args.runs) < 2:
+        raise HarnessError("compare needs two or more run folders")
+    if args.plot and not args.out:
+        raise HarnessError("--plot needs --out DIR (where to write the PNG)")
     settings = DataSettings.from_env(data_dir=args.data_dir)
     runs = [read_record(path) for path in args.runs]
     recorded = runs[0].dataset
@@ -123,16 +181,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if args.plot:
             plot(comparison, out / "precision-recall.png")
             print(f"\nplot: {out / 'precision-recall.png'}")
-    elif args.plot:
-        raise HarnessError("--plot needs --out DIR (where to write the PNG)")
     return 0
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from harness.finetune import jobs
 
-    connection = jobs.Connection(base_url=args.base_url, api_key_env=args.api_key_env)
-    records, configs = Path(args.records), Path(args.configs)
     if args.action == "prepare":
         from harness.config import load_config
         from harness.finetune.prepare import prepare
@@ -155,6 +209,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         result = validate(args.file, args.model, args.epochs)
         print(result.report())
         return 0 if result.ok else 2
+    connection = jobs.Connection(base_url=args.base_url, api_key_env=args.api_key_env)
+    records, configs = Path(args.records), Path(getattr(args, "configs", "configs"))
     if args.action == "launch":
         record = jobs.launch(connection, Path(args.train), args.model, records,
                              Path(args.validation) if args.validation else None, args.epochs, args.suffix, args.seed,
@@ -180,12 +236,51 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    """What there is to run and score: shipped configs, datasets and stored outputs."""
+    from tabulate import tabulate
+
+    from harness.config import load_config
+    from harness.data import load_manifest
+
+    configs = []
+    for path in sorted(Path(args.configs).glob("*.yaml")):
+        try:
+            config = load_config(path, strict_env=False)
+            configs.append([str(path), config.model.backend, config.model.model or config.model.predictions,
+                            config.dataset.name or config.dataset.path, config.report.label or ""])
+        except HarnessError as error:
+            configs.append([str(path), "(invalid)", str(error), "", ""])
+    manifest = load_manifest()
+    datasets = [[name, spec["references"], f"{manifest.files[spec['references']].size:,}",
+                 manifest.files[spec["references"]].licence] for name, spec in sorted(manifest.datasets.items())]
+    outputs = [[name, spec.get("dataset", ""), f"{manifest.files[spec['file']].size:,}",
+                manifest.files[spec["file"]].licence] for name, spec in sorted(manifest.outputs.items())]
+    print(tabulate(configs, headers=["config", "backend", "model / predictions", "dataset", "report label"],
+                   tablefmt="github"))
+    print()
+    print(tabulate(datasets, headers=["dataset", "file", "bytes", "licence"], tablefmt="github"))
+    print()
+    print(tabulate(outputs, headers=["stored outputs", "dataset", "bytes", "licence"], tablefmt="github"))
+    return 0
+
+
 def cmd_serve_local(args: argparse.Namespace) -> int:
     from harness.backends import SERVE_LOCAL_DIR
     from harness.serve_local import serve
 
     identities = DataSettings.from_env().cache_dir / SERVE_LOCAL_DIR
     return serve(args.model, args.port, identities, args.ready_timeout, args.threads)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -216,20 +311,31 @@ def write_output(path: Path, text: str) -> None:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=positive_int, default=None, help="processes for scoring (default: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (none either when stderr is not "
+                                                             "a terminal)")
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness",
-                                     description="Evaluate Chinese grammatical error correction.")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness", description="Evaluate Chinese grammatical error correction: run models on a "
+        "dataset, score them as ChERRANT and M2Scorer do, compare and tabulate the results.",
+        epilog="Environment: CGEC_DATA_DIR, a local data mirror (e.g. ../shared/data; else files are downloaded "
+               "and checked); CGEC_CACHE_DIR, downloads and caches (default ~/.cache/cgec-harness); API keys "
+               "in the variable a config names (model.api_key_env).")
     parser.add_argument("--version", action="version", version=f"cgec-harness {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    score = commands.add_parser("score", help="score hypotheses against references (char and word level)")
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description)
+
+    score = command("score", "score hypotheses against references (char and word level)",
+                    "Score a file of hypotheses: char level by ChERRANT, word level by MaxMatch (M2Scorer) or "
+                    "ChERRANT on THULAC or jieba words. P/R/F are printed in percent (fractions in --json).")
     score.add_argument("--hyp", required=True, help="one hypothesis per line, a para file id<TAB>src<TAB>hyp, "
                        "a char-level M2 file (ChERRANT's hypothesis M2), or the name of stored outputs in "
                        "data/manifest.yaml (e.g. llm-goodgap)")
-    score.add_argument("--ref", required=True, help="para file id<TAB>src<TAB>ref1..., a char-level M2 file, "
+    score.add_argument("--ref", help="para file id<TAB>src<TAB>ref1..., a char-level M2 file, "
                        "or a dataset name of data/manifest.yaml (e.g. nacgec-dev)")
     score.add_argument("--level", default="all", choices=["char", "word", "all"],
                        help="char (ChERRANT), word, or both (default; adds the NLPCC 2023 score)")
@@ -237,18 +343,51 @@ def build_parser() -> argparse.ArgumentParser:
                        help="word-level method (default maxmatch: the NLPCC 2023 Task 1 protocol)")
     score.add_argument("--segmenter", default="thulac", choices=["thulac", "jieba"],
                        help="word segmenter (default thulac 0.2.2, joint seg+POS; jieba is unofficial)")
-    score.add_argument("--by-type", action="store_true", help="also print per-type (M/R/S/W) scores")
+    score.add_argument("--by-type", action="store_true", help="also print per-type (M/R/S/W) scores (= --cat 1)")
     score.add_argument("--m2-out", metavar="DIR", help="write the M2 files (and segmented hypotheses) here")
-    score.add_argument("--json", action="store_true", help="print one JSON object")
+    score.add_argument("--json", action="store_true", help="print one JSON object (fractions, not percentages)")
+    score.add_argument("--clean", action="store_true",
+                       help="clean raw chat outputs first, as `run` does (prefixes, echoes, explanations...); "
+                            "without it the lines are scored as they are")
     add_common_options(score)
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
     score.add_argument("--strict-sources", action="store_true",
                        help="refuse a para or M2 hypothesis file whose sources differ from the references' "
                             "(default: warn, and align each hypothesis with its own source, as ChERRANT does)")
+    cherrant = score.add_argument_group("ChERRANT options (compare_m2_for_evaluation.py; defaults: the published "
+                                        "protocol)")
+    cherrant.add_argument("--eval", default="cs", choices=["cs", "cse", "ds", "dt"],
+                          help="cs: correction by spans (default, -cs); cse: and types (-cse); ds: detection by "
+                               "spans (-ds); dt: detection by tokens (-dt)")
+    edits = cherrant.add_mutually_exclusive_group()
+    edits.add_argument("--single", action="store_true", help="only edits of at most one source token (-single)")
+    edits.add_argument("--multi", action="store_true", help="only edits of two or more source tokens (-multi)")
+    cherrant.add_argument("--filter", metavar="TYPES", help="leave out these types, comma-separated, e.g. R,M:NOUN "
+                                                            "(-filt)")
+    cherrant.add_argument("--cat", type=int, choices=[1, 2, 3],
+                          help="per-type scores: 1 operation (M/R/S/W), 2 the rest (NOUN...), 3 full types (-cat)")
+    cherrant.add_argument("--no-t2s", action="store_true",
+                          help="do not convert references to simplified characters (unofficial)")
+    both = score.add_argument_group("ChERRANT and M2Scorer options")
+    both.add_argument("--beta", type=positive_float, default=0.5, help="beta of F-beta; it also decides the "
+                                                                       "reference chosen per sentence (default 0.5)")
+    both.add_argument("--per-sentence", metavar="FILE",
+                      help="a TSV of every sentence: chosen annotator, TP/FP/FN and both edit lists (-v)")
+    m2scorer = score.add_argument_group("M2Scorer options (word level, --word-scorer maxmatch)")
+    m2scorer.add_argument("--max-unchanged-words", type=non_negative_int, default=2,
+                          help="longest run of unchanged words inside one edit (default 2)")
+    m2scorer.add_argument("--gold-m2", metavar="FILE",
+                          help="score against this word-level gold M2 (in place of --ref), as M2Scorer does; "
+                               "hypotheses are segmented with --segmenter")
     score.set_defaults(func=cmd_score)
 
-    run = commands.add_parser("run", help="run a model config on its dataset, clean, score, write results")
-    run.add_argument("--config", required=True, help="a run config (configs/*.yaml)")
+    run = command("run", "run a model config on its dataset, clean, score, write results",
+                  "Send a dataset to the model a config names (or read stored outputs), clean the replies, "
+                  "score them and write the run record to results/runs/<name>/.")
+    run.add_argument("--config", required=True, help="a run config (configs/*.yaml); `harness list` shows them")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override a config value, checked like the file: model.model=gpt-4o-mini, "
+                          "model.base_url=http://127.0.0.1:8000/v1, model.params.temperature=0 (repeatable)")
     run.add_argument("--limit", type=positive_int, default=None,
                      help="first N sentences only (written to results/runs/<name>.limit-N)")
     run.add_argument("--fresh", action="store_true", help="ask again even when a response is cached")
@@ -256,76 +395,104 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the first request and the cost estimate; send nothing")
     run.add_argument("--out", default="results/runs", help="results root (default results/runs)")
     add_common_options(run)
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (as --quiet)")
     run.set_defaults(func=cmd_run)
 
-    table = commands.add_parser("table", help="the results table: reported figures beside reproduced runs")
-    table.add_argument("--runs", default="results/runs", help="runs directory (default results/runs)")
-    table.add_argument("--dataset", default="nacgec-dev")
-    table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"])
+    table = command("table", "the results table: reported figures beside reproduced runs",
+                    "The results table of a dataset: each published row (data/reported/) with the runs that "
+                    "reproduce it, matched by the sha256 of the data they scored.")
+    table.add_argument("--runs", default="results/runs", help="runs folder (default results/runs)")
+    table.add_argument("--dataset", default="nacgec-dev",
+                       help="a dataset with reported figures or of the manifest (default nacgec-dev; nacgec-test "
+                            "has the NLPCC 2023 leaderboard)")
+    table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"],
+                       help="markdown (default), csv, latex (booktabs) or json")
     table.add_argument("--out", default=None, help="also write the table to this file")
     table.set_defaults(func=cmd_table)
 
-    compare = commands.add_parser("compare", help="compare runs: bootstrap intervals, per-type breakdowns")
-    compare.add_argument("runs", nargs="+", help="two or more run directories (results/runs/<name>)")
+    compare = command("compare", "compare runs: bootstrap intervals, per-type breakdowns",
+                      "Compare two or more runs of one dataset: P/R/F0.5 with paired bootstrap intervals, the "
+                      "differences, breakdowns by edit and error type, and the sentences they disagree on most.")
+    compare.add_argument("runs", nargs="+", help="two or more run folders (results/runs/<name>)")
     compare.add_argument("--bootstrap", type=non_negative_int, default=1000,
                          help="paired bootstrap resamples (default 1000)")
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     compare.add_argument("--top", type=non_negative_int, default=10, help="sentences where the runs disagree most")
     compare.add_argument("--out", default=None, help="write comparison.md, comparison.json (and the plot) here")
     compare.add_argument("--plot", action="store_true", help="a precision/recall PNG (needs matplotlib: the plot extra)")
     compare.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     compare.set_defaults(func=cmd_compare)
 
-    finetune = commands.add_parser("finetune", help="prepare, validate, launch and follow OpenAI fine-tuning")
-    actions = finetune.add_subparsers(dest="action", required=True)
-    connection = argparse.ArgumentParser(add_help=False)
-    connection.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"), help="API base URL")
-    connection.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable with the key")
-    connection.add_argument("--records", default="results/finetune", help="where job records are kept")
-    connection.add_argument("--configs", default="configs", help="where the run config of a new model goes")
-    prep = actions.add_parser("prepare", parents=[connection], help="chat JSONL rendered with a run config's prompt")
-    prep.add_argument("--train", required=True, help="instruction.json, a para file or chat JSONL (or a manifest path)")
-    prep.add_argument("--validation", default=None)
-    prep.add_argument("--config", required=True, help="the run config whose prompt to use (e.g. configs/gpt35.yaml)")
-    prep.add_argument("--out", required=True, help="directory for train.jsonl (and validation.jsonl)")
-    prep.add_argument("--drop-identity", action="store_true", help="drop pairs whose target equals the source")
-    prep.add_argument("--drop-duplicates", action="store_true", help="drop repeated (source, target) pairs")
-    prep.add_argument("--force", action="store_true", help="train even on sources that overlap the evaluation set")
-    prep.add_argument("--data-dir", default=None)
-    check = actions.add_parser("validate", parents=[connection], help="check a chat JSONL as OpenAI's guide does")
-    check.add_argument("file")
-    check.add_argument("--model", default="gpt-3.5-turbo")
-    check.add_argument("--epochs", type=positive_int, default=3)
-    start = actions.add_parser("launch", parents=[connection], help="upload, create the job, record it")
-    start.add_argument("--train", required=True)
-    start.add_argument("--validation", default=None)
-    start.add_argument("--model", default="gpt-3.5-turbo")
-    start.add_argument("--epochs", type=positive_int, default=None)
-    start.add_argument("--suffix", default=None)
-    start.add_argument("--seed", type=int, default=None)
-    start.add_argument("--config", default=None, help="the run config the data was prepared with")
-    start.add_argument("--poll", type=float, default=1.0, help="seconds between file status checks")
-    watch = actions.add_parser("follow", parents=[connection], help="status, events, losses until the job ends")
-    watch.add_argument("job")
-    watch.add_argument("--poll", type=float, default=10.0, help="seconds between checks")
-    stop = actions.add_parser("cancel", parents=[connection], help="cancel a job")
-    stop.add_argument("job")
-    actions.add_parser("list", parents=[connection], help="recent jobs")
-    finetune.set_defaults(func=cmd_finetune)
-
-    local = commands.add_parser("serve-local", help="a llama.cpp OpenAI-compatible server with a small model")
-    local.add_argument("--model", default=None, help="a GGUF file (default: the packaged Gemma 3 270M)")
-    local.add_argument("--port", type=int, default=8011)
-    local.add_argument("--threads", type=positive_int, default=None)
-    local.add_argument("--ready-timeout", type=float, default=120.0)
-    local.set_defaults(func=cmd_serve_local)
-
-    show = commands.add_parser("show", help="one sentence of a run: outputs, edits and which matched")
-    show.add_argument("run", help="a run directory (results/runs/<name>)")
+    show = command("show", "one sentence of a run: outputs, edits and which matched",
+                   "One sentence of a run for error analysis: source, references, raw output, prediction and "
+                   "the char-level edits of each, marked as matched.")
+    show.add_argument("run", help="a run folder (results/runs/<name>)")
     show.add_argument("--id", required=True, help="the sentence id")
     show.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     show.set_defaults(func=cmd_show)
+
+    listing = command("list", "shipped configs, datasets and stored outputs",
+                      "What there is to run and score: the configs, and the datasets and stored outputs of "
+                      "data/manifest.yaml with their sizes and licences.")
+    listing.add_argument("--configs", default="configs", help="configs folder (default configs)")
+    listing.set_defaults(func=cmd_list)
+
+    finetune = command("finetune", "prepare, validate, launch and follow OpenAI fine-tuning",
+                       "The OpenAI fine-tuning workflow: chat JSONL rendered with a run config's prompt, checked "
+                       "as OpenAI's guide does, uploaded, the job created, followed, and a run config written.")
+    actions = finetune.add_subparsers(dest="action", required=True, metavar="ACTION")
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"),
+                            help="API base URL (default $OPENAI_BASE_URL, else OpenAI's)")
+    connection.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                            help="the environment variable holding the key (default OPENAI_API_KEY)")
+    connection.add_argument("--records", default="results/finetune",
+                            help="where job records are kept (default results/finetune)")
+    prep = actions.add_parser("prepare", help="chat JSONL rendered with a run config's prompt",
+                              description="Render training pairs as chat JSONL with the prompt of a run config.")
+    prep.add_argument("--train", required=True, help="instruction.json, a para file or chat JSONL (or a manifest path)")
+    prep.add_argument("--validation", default=None, help="a validation set in the same forms")
+    prep.add_argument("--config", required=True, help="the run config whose prompt to use (e.g. configs/gpt35.yaml)")
+    prep.add_argument("--out", required=True, help="folder for train.jsonl (and validation.jsonl)")
+    prep.add_argument("--drop-identity", action="store_true", help="drop pairs whose target equals the source")
+    prep.add_argument("--drop-duplicates", action="store_true", help="drop repeated (source, target) pairs")
+    prep.add_argument("--force", action="store_true", help="train even on sources that overlap the evaluation set")
+    prep.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
+    check = actions.add_parser("validate", help="check a chat JSONL as OpenAI's guide does",
+                               description="Check a chat JSONL file: each problem with its line; tokens and cost.")
+    check.add_argument("file", help="the chat JSONL file")
+    check.add_argument("--model", default="gpt-3.5-turbo", help="the model to fine-tune (limits and price)")
+    check.add_argument("--epochs", type=positive_int, default=3, help="epochs, for the cost estimate (default 3)")
+    start = actions.add_parser("launch", parents=[connection], help="upload, create the job, record it",
+                               description="Upload the training (and validation) file and create the job.")
+    start.add_argument("--train", required=True, help="the chat JSONL to train on")
+    start.add_argument("--validation", default=None, help="a chat JSONL to validate on")
+    start.add_argument("--model", default="gpt-3.5-turbo", help="the base model (default gpt-3.5-turbo)")
+    start.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the API's choice)")
+    start.add_argument("--suffix", default=None, help="a suffix for the model name (and the config's name)")
+    start.add_argument("--seed", type=int, default=None, help="the job's seed")
+    start.add_argument("--config", default=None, help="the run config the data was prepared with")
+    start.add_argument("--poll", type=positive_float, default=1.0, help="seconds between file status checks")
+    watch = actions.add_parser("follow", parents=[connection], help="status, events, losses until the job ends",
+                               description="Follow a job; on success write a run config for its model (never "
+                                           "over an existing file). Ctrl-C stops following, not the job.")
+    watch.add_argument("job", help="the job id")
+    watch.add_argument("--poll", type=positive_float, default=10.0, help="seconds between checks (default 10)")
+    watch.add_argument("--configs", default="configs", help="where the run config of the new model goes")
+    stop = actions.add_parser("cancel", parents=[connection], help="cancel a job", description="Cancel a job.")
+    stop.add_argument("job", help="the job id")
+    actions.add_parser("list", parents=[connection], help="recent jobs", description="The account's recent jobs.")
+    finetune.set_defaults(func=cmd_finetune)
+
+    local = command("serve-local", "a llama.cpp OpenAI-compatible server with a small model",
+                    "Start llama.cpp's OpenAI-compatible server on 127.0.0.1 (the `local` extra), publish what it "
+                    "serves (GGUF sha256, template, version) for run records, and stop it on Ctrl-C.")
+    local.add_argument("--model", default=None, help="a GGUF file (default: the packaged Gemma 3 270M)")
+    local.add_argument("--port", type=int, default=8011, help="port on 127.0.0.1 (default 8011)")
+    local.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: llama.cpp's)")
+    local.add_argument("--ready-timeout", type=positive_float, default=120.0,
+                       help="seconds to wait for the server to answer (default 120)")
+    local.set_defaults(func=cmd_serve_local)
     return parser
 
 
@@ -340,3 +507,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head`: the reader has gone, nothing more to say
+        sys.stderr.close()
+        return 0

@@ -568,7 +568,7 @@ def plot(comparison: Comparison, path: Path) -> None:
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
-    axes.set_title(f"{comparison.dataset}: precision / recall (o char, s word)")
+    axes.set_title(f"{comparison.dataset}: precision / recall (circles: char level, squares: word level)")
     axes.grid(True, linewidth=0.3, alpha=0.5)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", bbox_inches="tight")

@@ -6,12 +6,13 @@ defaults in one place (the fields below), and one-line errors that name the key 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Sequence
 
 import yaml
 from pydantic import (
@@ -269,10 +270,35 @@ def _allowed(location: tuple) -> str:
     return ", ".join(name for name in fields if name != "path")
 
 
-def parse_config(raw: Any, where: str, strict_env: bool = True, node: yaml.Node | None = None) -> RunConfig:
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], where: str) -> dict[str, Any]:
+    """`key.sub=value` settings from the command line (values read as YAML: `0`, `[a, b]`, `null`)."""
+    raw = copy.deepcopy(raw)
+    for override in overrides:
+        key, equals, text = override.partition("=")
+        if not equals or not key.strip():
+            raise HarnessError(f"--set {override!r}: expected KEY=VALUE, e.g. model.params.temperature=0")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise HarnessError(f"--set {key}: the value {text!r} is not a YAML value") from None
+        node = raw
+        *parents, last = key.strip().split(".")
+        for part in parents:
+            child = node.get(part)
+            if child is None or isinstance(child, str) and part == "dataset":
+                child = node[part] = {"name": child} if isinstance(child, str) else {}
+            if not isinstance(child, dict):
+                raise HarnessError(f"--set {key}: {part} is not a mapping in {where}")
+            node = child
+        node[last] = value
+    return raw
+
+
+def parse_config(raw: Any, where: str, strict_env: bool = True, node: yaml.Node | None = None,
+                 overrides: Sequence[str] = ()) -> RunConfig:
     if not isinstance(raw, dict):
         raise HarnessError(f"expected a mapping of config keys, got {type(raw).__name__}", where)
-    raw = _expand(raw, "", where, strict_env)
+    raw = _expand(apply_overrides(raw, overrides, where), "", where, strict_env)
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as error:
@@ -287,12 +313,16 @@ def parse_config(raw: Any, where: str, strict_env: bool = True, node: yaml.Node 
             message = first["msg"].removeprefix("Value error, ")
             if first["type"] != "value_error" and not isinstance(first.get("input"), (dict, list)):
                 message += f", got {first.get('input')!r}"
-        raise HarnessError(f"{key}: {message}" if key else message, where, _line(node, location)) from None
+        overridden = any(key == o.split("=", 1)[0] or key.startswith(o.split("=", 1)[0] + ".") for o in overrides)
+        if overridden:
+            message += " (set by --set)"
+        raise HarnessError(f"{key}: {message}" if key else message, where,
+                           None if overridden else _line(node, location)) from None
     config._path = where
     return config
 
 
-def load_config(path: str | Path, strict_env: bool = True) -> RunConfig:
+def load_config(path: str | Path, strict_env: bool = True, overrides: Sequence[str] = ()) -> RunConfig:
     """`strict_env=False` leaves unset `${VAR}`s as they are: for uses that need only the
     prompt and dataset (preparing training data), not the model."""
     path = Path(path)
@@ -313,4 +343,4 @@ def load_config(path: str | Path, strict_env: bool = True) -> RunConfig:
         mark = getattr(error, "problem_mark", None)
         raise HarnessError(f"invalid YAML: {getattr(error, 'problem', error)}", path,
                            mark.line + 1 if mark else None) from None
-    return parse_config(raw, str(path), strict_env, node)
+    return parse_config(raw, str(path), strict_env, node, overrides)

@@ -313,4 +313,5 @@ def resolve_input(spec: str | Path, settings: DataSettings, kind: str) -> Path:
     if str(spec) in named and key in named[str(spec)]:
         return resolve(named[str(spec)][key], settings, manifest)
     known = ", ".join(sorted(named)) or "none"
-    raise HarnessError(f"no such file, and not a {kind} name of data/manifest.yaml (known: {known})", path)
+    what = "dataset" if kind == "references" else "stored-output"
+    raise HarnessError(f"no such file, and not a {what} name of data/manifest.yaml (known: {known})", path)

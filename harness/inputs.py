@@ -24,9 +24,13 @@ class References:
     sources: tuple[str, ...]
     targets: tuple[tuple[str, ...], ...] | None = None
     blocks: tuple[Block, ...] | None = None
+    ids: tuple[str, ...] = ()  # a para file's first column; M2 blocks are numbered from 1
 
     def __len__(self) -> int:
         return len(self.sources)
+
+    def id(self, index: int) -> str:
+        return self.ids[index] if self.ids else str(index + 1)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def load_references(path: str | Path) -> References:
         raise HarnessError("empty reference file", path)
     sources: list[str] = []
     targets: list[tuple[str, ...]] = []
+    ids: list[str] = []
     for number, line in enumerate(lines, 1):
         fields = line.split("\t")
         if len(fields) < 2:
@@ -92,9 +97,10 @@ def load_references(path: str | Path) -> References:
         if empty is not None:
             raise HarnessError(f"reference {empty} is empty (a stray tab?); a reference equal to the source "
                                "marks a correct sentence", path, number)
+        ids.append(fields[0])
         sources.append(remove_whitespace(fields[1]))
         targets.append(tuple(fields[2:]))
-    return References(path, tuple(sources), tuple(targets))
+    return References(path, tuple(sources), tuple(targets), ids=tuple(ids))
 
 
 def load_hypotheses(path: str | Path, references: References, strict_sources: bool = False) -> Hypotheses:

@@ -150,7 +150,8 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
     references = [dataset.references.targets[i] for i in chosen]
     print(f"scoring {len(predictions)} predictions ({', '.join(config.scoring.levels)})", file=sys.stderr, flush=True)
     score_set = score_levels(sources, predictions, references, settings, config.scoring.levels,
-                             config.scoring.word_scorer, config.scoring.segmenter, options.jobs)
+                             config.scoring.word_scorer, config.scoring.segmenter, options.jobs,
+                             progress=options.progress)
     failed = [r.id for r in results if r.error]
     metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
                "complete": not failed and len(items) == len(dataset.items)}

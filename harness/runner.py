@@ -106,7 +106,7 @@ async def run_items(items: Sequence[Item], messages: Callable[[Item], list[dict[
     results: list[ItemResult] = [ItemResult(item.id, item.source) for item in items]
     semaphore = asyncio.Semaphore(concurrency)
     identity = backend.identity() if backend.cacheable else {}
-    bar = tqdm(total=len(items), disable=not progress, unit="item", dynamic_ncols=True, desc="run")
+    bar = tqdm(total=len(items), disable=None if progress else True, unit="item", dynamic_ncols=True, desc="run")
     stop = Stop()
 
     def count(result: ItemResult) -> None:

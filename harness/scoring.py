@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tqdm import tqdm
+
 from harness.atomic import atomic_write_text
 from harness.data import DataSettings, resolve
 from harness.errors import HarnessError
@@ -24,7 +26,8 @@ from harness.segmentation import PretaggedTokenizer, segment_all
 from metrics.edit import Block
 from metrics.m2 import format_blocks, read_blocks
 from metrics.normalise import TargetNormaliser, remove_whitespace
-from metrics.score import Score
+from metrics.compare import EditFilter
+from metrics.score import DEFAULT_BETA, Score
 from metrics.scorers import ChERRANT, MaxMatch, Pair
 from metrics.zh.charmeta import CharMeta, CharMetaError, parse_char_meta
 from metrics.zh.lexicon import Lexicon
@@ -88,21 +91,32 @@ def _extract_one(pair: Pair) -> Block:
     return _WORKER["scorer"].extract([pair])[0]
 
 
-def pooled(scorer: ChERRANT, jobs: int | None):
+def pooled(scorer: ChERRANT, jobs: int | None, progress: bool = False):
     """An `extract` for metrics' scorers that spreads the pairs over `jobs` processes (forked,
-    so the lexicon is shared, not copied); small batches stay in this process."""
+    so the lexicon is shared, not copied); small batches stay in this process. `progress`
+    shows a bar on stderr (when it is a terminal)."""
     jobs = jobs or os.cpu_count() or 1
 
     def extract(pairs: Sequence[Pair]) -> list[Block]:
-        if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
-            return scorer.extract(pairs)
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        chunk = max(1, min(32, len(pairs) // (jobs * 4)))
-        with context.Pool(jobs, initializer=_init_worker, initargs=(scorer,)) as pool:
-            return list(pool.imap(_extract_one, pairs, chunksize=chunk))
+        bar = tqdm(total=len(pairs), desc=f"aligning ({scorer.recipe.level})", unit="pair", leave=False,
+                   disable=None if progress and len(pairs) >= PARALLEL_MIN_SENTENCES else True)
+        try:
+            if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
+                return [_counted(bar, block) for block in map(lambda pair: scorer.extract([pair])[0], pairs)]
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            chunk = max(1, min(32, len(pairs) // (jobs * 4)))
+            with context.Pool(jobs, initializer=_init_worker, initargs=(scorer,)) as pool:
+                return [_counted(bar, block) for block in pool.imap(_extract_one, pairs, chunksize=chunk)]
+        finally:
+            bar.close()
 
     return extract
+
+
+def _counted(bar: tqdm, value):
+    bar.update(1)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,7 +124,7 @@ def pooled(scorer: ChERRANT, jobs: int | None):
 
 
 def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references: Sequence[Sequence[str]],
-                            cache_dir: Path | None, jobs: int | None) -> list[Block]:
+                            cache_dir: Path | None, jobs: int | None, progress: bool = False) -> list[Block]:
     """The references' blocks, from the cache when this recipe has seen these references
     before (stored as M2 text, keyed by the recipe's extraction key and the references)."""
     path = None
@@ -121,7 +135,7 @@ def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references
         path = cache_dir / "m2" / f"{digest.hexdigest()}.{scorer.recipe.name}.m2"
         if path.is_file():
             return read_blocks(path.read_text(encoding="utf-8"))
-    blocks = scorer.reference_blocks(sources, references, pooled(scorer, jobs))
+    blocks = scorer.reference_blocks(sources, references, pooled(scorer, jobs, progress))
     if path is not None:
         try:
             atomic_write_text(path, format_blocks(blocks))
@@ -134,9 +148,21 @@ def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references
 # Scoring
 
 
+@dataclass(frozen=True)
+class ScoringOptions:
+    """The evaluation settings of ChERRANT (`mode`, `selection`) and M2Scorer (`max_unchanged`),
+    `beta` and the t2s conversion of references: defaults are the published protocols."""
+
+    mode: str = "cs"
+    selection: EditFilter = EditFilter()
+    beta: float = DEFAULT_BETA
+    t2s: bool = True
+    max_unchanged: int = 2
+
+
 def build_scorers(levels: Sequence[str], word_scorer: str, segmenter: str, settings: DataSettings,
-                  sentences: Iterable[str] = (), cache_dir: Path | None = None,
-                  jobs: int | None = None) -> dict[str, ChERRANT | MaxMatch]:
+                  sentences: Iterable[str] = (), cache_dir: Path | None = None, jobs: int | None = None,
+                  options: ScoringOptions = ScoringOptions(), progress: bool = False) -> dict[str, ChERRANT | MaxMatch]:
     """The scorer of each level, resources loaded once. `sentences`: everything the word level
     will tokenise (sources, references, hypotheses), segmented now in one cached, parallel batch."""
     if not set(levels) <= set(LEVELS) or not levels:
@@ -147,21 +173,23 @@ def build_scorers(levels: Sequence[str], word_scorer: str, segmenter: str, setti
         raise HarnessError(f"segmenter: expected one of {', '.join(SEGMENTERS)}, got {segmenter!r}")
     texts = LexiconTexts.load(settings, char_meta="word" in levels)
     lexicon = texts.lexicon()
+    settings_of = {"t2s": options.t2s, "beta": options.beta, "mode": options.mode, "selection": options.selection}
     scorers: dict[str, ChERRANT | MaxMatch] = {}
     if "char" in levels:
-        scorers["char"] = ChERRANT(lexicon)
+        scorers["char"] = ChERRANT(lexicon, **settings_of)
     if "word" in levels:
-        tagged = segment_all((s for s in sentences if s), segmenter, cache_dir, jobs)
-        words = ChERRANT(lexicon, PretaggedTokenizer(tagged, segmenter), texts.spelling())
-        scorers["word"] = MaxMatch(words) if word_scorer == "maxmatch" else words
+        tagged = segment_all((s for s in sentences if s), segmenter, cache_dir, jobs, progress)
+        words = ChERRANT(lexicon, PretaggedTokenizer(tagged, segmenter), texts.spelling(), **settings_of)
+        scorers["word"] = (MaxMatch(words, options.beta, options.max_unchanged) if word_scorer == "maxmatch"
+                           else words)
     return scorers
 
 
 def word_sentences(sources: Sequence[str], hypotheses: Sequence[str],
-                   references: Sequence[Sequence[str]] | None) -> set[str]:
+                   references: Sequence[Sequence[str]] | None, t2s: bool = True) -> set[str]:
     """What the word level tokenises: sources, references and hypotheses as ChERRANT normalises
     them (whitespace removed, t2s), and hypotheses as MaxMatch reads them (whitespace removed)."""
-    normalise = TargetNormaliser()
+    normalise = TargetNormaliser(t2s)
     out = {remove_whitespace(s) for s in sources}
     out.update(normalise(t) for targets in references or () for t in targets)
     out.update(normalise(h) for h in hypotheses)
@@ -172,7 +200,7 @@ def word_sentences(sources: Sequence[str], hypotheses: Sequence[str],
 def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: Sequence[str] | None,
                references: Sequence[Sequence[str]] | None, reference_sources: Sequence[str] | None = None,
                reference_blocks: Sequence[Block] | None = None, hypothesis_blocks: Sequence[Block] | None = None,
-               cache_dir: Path | None = None, jobs: int | None = None) -> Score:
+               cache_dir: Path | None = None, jobs: int | None = None, progress: bool = False) -> Score:
     """One scorer's score, references taken from the cache and extraction done in the pool.
     The references are aligned with their own sources (`reference_sources`, by default the
     hypotheses' `sources`), each hypothesis with its own."""
@@ -180,14 +208,15 @@ def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: 
         if references is None:
             raise HarnessError("scoring needs references: lists of corrections, or the blocks of an M2 file")
         reference_blocks = cached_reference_blocks(scorer.aligner, reference_sources or sources, references,
-                                                   cache_dir, jobs)
-    return scorer.corpus_score(sources, hypotheses, references, reference_blocks, pooled(scorer.aligner, jobs),
-                               hypothesis_blocks)
+                                                   cache_dir, jobs, progress)
+    return scorer.corpus_score(sources, hypotheses, references, reference_blocks,
+                               pooled(scorer.aligner, jobs, progress), hypothesis_blocks)
 
 
 def score_corpus(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[Sequence[str]],
                  level: str = "char", word_scorer: str = "maxmatch", segmenter: str = "thulac", *,
-                 settings: DataSettings | None = None, jobs: int | None = None, use_cache: bool = True) -> Score:
+                 settings: DataSettings | None = None, jobs: int | None = None, use_cache: bool = True,
+                 options: ScoringOptions = ScoringOptions()) -> Score:
     """Score hypotheses against references (a list of corrections per sentence) at one level:
     `char` (ChERRANT), or `word` with `word_scorer` maxmatch (the NLPCC 2023 protocol with
     `segmenter` thulac) or cherrant. Resources come from the data mirror or cache
@@ -198,8 +227,8 @@ def score_corpus(sources: Sequence[str], hypotheses: Sequence[str], references: 
         raise HarnessError(f"{len(sources)} sources, {len(hypotheses)} hypotheses and {len(references)} "
                            "reference lists: expected one of each per sentence")
     cache_dir = settings.cache_dir if use_cache else None
-    sentences = word_sentences(sources, hypotheses, references) if level == "word" else ()
-    scorer = build_scorers((level,), word_scorer, segmenter, settings, sentences, cache_dir, jobs)[level]
+    sentences = word_sentences(sources, hypotheses, references, options.t2s) if level == "word" else ()
+    scorer = build_scorers((level,), word_scorer, segmenter, settings, sentences, cache_dir, jobs, options)[level]
     return score_with(scorer, sources, hypotheses, references, cache_dir=cache_dir, jobs=jobs)
 
 
@@ -213,7 +242,7 @@ class ScoreSet:
     def nlpcc2023(self) -> float | None:
         """Mean of word and char F0.5: only under the official protocol (MaxMatch on THULAC)."""
         char, word = self.scores.get("char"), self.scores.get("word")
-        if char is None or word is None or word.recipe.protocol != "official-nlpcc2023":
+        if char is None or word is None or word.recipe.protocol != "official-nlpcc2023" or not char.recipe.defaults:
             return None
         return (char.f + word.f) / 2
 
@@ -238,12 +267,36 @@ class ScoreSet:
         return rows
 
 
+def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, settings: DataSettings,
+                    jobs: int | None = None, use_cache: bool = True, options: ScoringOptions = ScoringOptions(),
+                    hypotheses_path: Path | None = None) -> Score:
+    """MaxMatch against a word-level gold M2 file, as M2Scorer is used: hypotheses segmented
+    here, gold read as given (its signature names the file by its sha256; unofficial)."""
+    from harness.textfile import read_text
+    from metrics import maxmatch
+
+    text = read_text(gold_path)
+    try:
+        gold = maxmatch.parse_gold_m2(text)
+    except maxmatch.GoldFormatError as error:
+        raise HarnessError(f"not an M2Scorer gold file: {error}", gold_path) from None
+    if len(gold) != len(hypotheses):
+        raise HarnessError(f"{len(hypotheses)} hypothesis lines but {len(gold)} gold sentences in {gold_path}",
+                           hypotheses_path, min(len(hypotheses), len(gold)) + 1)
+    cache_dir = settings.cache_dir if use_cache else None
+    sentences = {remove_whitespace(h) for h in hypotheses}
+    scorer = build_scorers(("word",), "maxmatch", segmenter, settings, sentences, cache_dir, jobs, options)["word"]
+    return scorer.corpus_score(["".join(g.source) for g in gold], hypotheses, None,
+                               gold=gold, gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}")
+
+
 def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,
                  references: Sequence[Sequence[str]] | None, settings: DataSettings, levels: Sequence[str] = LEVELS,
                  word_scorer: str = "maxmatch", segmenter: str = "thulac", jobs: int | None = None,
                  use_cache: bool = True, reference_sources: Sequence[str] | None = None,
                  reference_blocks: Sequence[Block] | None = None,
-                 hypothesis_blocks: Sequence[Block] | None = None) -> ScoreSet:
+                 hypothesis_blocks: Sequence[Block] | None = None,
+                 options: ScoringOptions = ScoringOptions(), progress: bool = False) -> ScoreSet:
     """Several levels at once, resources loaded and sentences segmented once. References are
     lists of corrections, or (char level) the blocks of an M2 file; hypotheses are sentences,
     or (char level) the blocks of an M2 file."""
@@ -253,9 +306,9 @@ def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,
                            "not M2 files")
     sentences: set[str] = set()
     if "word" in levels:
-        sentences = word_sentences([*sources, *(reference_sources or ())], hypotheses, references)
-    scorers = build_scorers(levels, word_scorer, segmenter, settings, sentences, cache_dir, jobs)
+        sentences = word_sentences([*sources, *(reference_sources or ())], hypotheses, references, options.t2s)
+    scorers = build_scorers(levels, word_scorer, segmenter, settings, sentences, cache_dir, jobs, options, progress)
     return ScoreSet({level: score_with(scorer, sources, hypotheses, references, reference_sources,
                                        reference_blocks if level == "char" else None,
-                                       hypothesis_blocks if level == "char" else None, cache_dir, jobs)
+                                       hypothesis_blocks if level == "char" else None, cache_dir, jobs, progress)
                      for level, scorer in scorers.items()})

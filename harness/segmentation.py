@@ -13,6 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
+from tqdm import tqdm
+
 from metrics.score import package_version
 from metrics.zh.segment import JiebaSegmenter, Segmenter, ThulacSegmenter, WordTokenizer
 from metrics.zh.tokens import Token
@@ -86,8 +88,10 @@ class SegmentationCache:
             self._db = None
 
 
-def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, jobs: int | None = None) -> dict[str, Tagged]:
-    """Tagged words of every distinct sentence, from the cache or segmented with `jobs` processes."""
+def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, jobs: int | None = None,
+                progress: bool = False) -> dict[str, Tagged]:
+    """Tagged words of every distinct sentence, from the cache or segmented with `jobs` processes
+    (`progress`: a bar on stderr, when it is a terminal)."""
     wanted = sorted(set(sentences))
     version = segmenter_version(name)
     cache = SegmentationCache(cache_dir / "segments.sqlite" if cache_dir is not None else None)
@@ -97,14 +101,23 @@ def segment_all(sentences: Iterable[str], name: str, cache_dir: Path | None, job
         if missing:
             # Each worker loads the model (seconds): worth it only for a real batch.
             jobs = max(1, min(jobs or os.cpu_count() or 1, len(missing) // 200 or 1))
-            if jobs == 1:
-                _init_worker(name)
-                fresh = {s: _tag(s) for s in missing}
-            else:
-                methods = multiprocessing.get_all_start_methods()
-                context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-                with context.Pool(jobs, initializer=_init_worker, initargs=(name,)) as pool:
-                    fresh = dict(zip(missing, pool.map(_tag, missing, chunksize=16)))
+            bar = tqdm(total=len(missing), desc=f"segmenting ({name})", unit="sentence", leave=False,
+                       disable=None if progress else True)
+            with bar:
+                if jobs == 1:
+                    _init_worker(name)
+                    fresh = {}
+                    for sentence in missing:
+                        fresh[sentence] = _tag(sentence)
+                        bar.update(1)
+                else:
+                    methods = multiprocessing.get_all_start_methods()
+                    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+                    with context.Pool(jobs, initializer=_init_worker, initargs=(name,)) as pool:
+                        fresh = {}
+                        for sentence, words in zip(missing, pool.imap(_tag, missing, chunksize=16)):
+                            fresh[sentence] = words
+                            bar.update(1)
             cache.put_many(name, version, fresh)
             tagged.update(fresh)
         return tagged

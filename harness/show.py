@@ -48,7 +48,7 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
 
     lines = [f"run {run.name} · sentence {item_id} of {dataset.name}", "",
              f"source      {source}"]
-    lines += [f"reference {k}  {t}" for k, t in enumerate(targets)]
+    lines += [f"reference {k + 1}  {t}" for k, t in enumerate(targets)]
     lines += [f"raw output  {record.raw!r}", f"prediction  {prediction}"]
     if record.cleaning:
         lines.append(f"cleaning    {', '.join(record.cleaning)}")
@@ -63,12 +63,12 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     hypothesis_keys = {e.key for e in hyp_list}
     for k in range(len(targets)):
         chosen = " (chosen)" if best is not None and best.ref == k else ""
-        lines.append(f"reference {k} edits{chosen} (✓ = proposed by the hypothesis):")
+        lines.append(f"reference {k + 1} edits{chosen} (✓ = proposed by the hypothesis):")
         edits = [e for e in block_edits(ref_block) if e.annotator == k and e.type not in (NOOP, "NA")]
         lines += [f"  {'✓' if e.key in hypothesis_keys else '·'} {_edit_text(e, tokens)}" for e in _unique(edits)] \
             or ["  (none: the reference is the source)"]
     if best is not None:
-        lines += ["", f"counts against reference {best.ref}: TP {best.counts.tp}  FP {best.counts.fp}  FN {best.counts.fn}"]
+        lines += ["", f"counts against reference {best.ref + 1}: TP {best.counts.tp}  FP {best.counts.fp}  FN {best.counts.fn}"]
     return "\n".join(lines)
 
 

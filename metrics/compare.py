@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 
 from metrics.edit import NOOP, NOT_ANNOTATABLE, Annotation, Block, Edit
 
-Key = tuple[int, int, str]
+Key = tuple  # (start, end, correction) in the default mode; see edit_keys
 # annotator id -> edit key -> the types of every occurrence (an edit found in two alignments of
 # one annotator occurs twice and counts twice, as in ChERRANT).
 EditDict = dict[int, dict[Key, list[str]]]
@@ -58,17 +58,55 @@ def prf(counts: Counts, beta: float = 0.5) -> tuple[float, float, float]:
     return p, r, f
 
 
-def edit_dict(edits: Iterable[Edit]) -> EditDict:
-    """Pool edits by annotator; a sentence without edits gets annotator 0's implicit noop."""
+# ChERRANT's evaluation modes (compare_m2_for_evaluation.py): what makes two edits the same.
+MODES = ("cs", "cse", "ds", "dt")  # correction by spans (default), + types; detection by spans, by tokens
+
+
+@dataclass(frozen=True)
+class EditFilter:
+    """ChERRANT's edit selection: `-single` keeps edits over at most one source token, `-multi`
+    the others (its test on the correction's tokens never fires: it reads the correction with
+    its spaces removed); `-filt` drops the listed types."""
+
+    single: bool = False
+    multi: bool = False
+    types: frozenset[str] = frozenset()
+
+    def drops(self, edit: Edit) -> bool:
+        width = edit.end - edit.start
+        return (self.single and width >= 2) or (self.multi and width < 2) or edit.type in self.types
+
+
+def edit_keys(edit: Edit, mode: str = "cs") -> list[tuple]:
+    """How an edit is identified under a mode; token detection splits a span into its tokens
+    (an insertion counts against the token on its right)."""
+    if mode == "cs":
+        return [edit.key]
+    if mode == "cse":
+        return [(edit.start, edit.end, edit.type, edit.key[2])]
+    if mode == "ds":
+        return [(edit.start, edit.end)]
+    if edit.start == -1:
+        return [(-1, -1)]
+    if edit.start == edit.end:
+        return [(edit.start, edit.start + 1)]
+    return [(i, i + 1) for i in range(edit.start, edit.end)]
+
+
+def edit_dict(edits: Iterable[Edit], mode: str = "cs", selection: EditFilter = EditFilter()) -> EditDict:
+    """Pool edits by annotator; a sentence without edits gets annotator 0's implicit noop. An
+    annotator whose edits are all filtered out stays, with none (as in ChERRANT)."""
     edits = list(edits)
     if not edits:
         edits = [Edit(-1, -1, NOOP, (), 0)]
+    detection = mode in ("ds", "dt")
     pooled: EditDict = {}
     for edit in edits:
         per_annotator = pooled.setdefault(edit.annotator, {})
-        if edit.type == "UNK":
+        if (edit.type == "UNK" and not detection) or selection.drops(edit):
             continue
-        per_annotator.setdefault(edit.key, []).append(edit.type)
+        for key in edit_keys(edit, mode):
+            per_annotator.setdefault(key, []).append(edit.type)
     return pooled
 
 

@@ -208,12 +208,14 @@ class AnnotatorCounts:
 
 @dataclass(frozen=True)
 class SentenceResult:
-    """The counts of the annotator chosen for a sentence."""
+    """The counts of the annotator chosen for a sentence, and the hypothesis edits MaxMatch
+    chose against it (M2Scorer's verbose output)."""
 
     correct: int
     proposed: int
     gold: int
     annotator: int
+    edits: tuple[HypothesisEdit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -752,7 +754,7 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
         total_c += pick.correct
         total_e += pick.proposed
         total_g += pick.gold
-        chosen.append(SentenceResult(pick.correct, pick.proposed, pick.gold, pick.annotator))
+        chosen.append(SentenceResult(pick.correct, pick.proposed, pick.gold, pick.annotator, pick.edits))
     p = total_c / total_e if total_e else 1.0
     r = total_c / total_g if total_g else 1.0
     try:

@@ -46,6 +46,16 @@ class Recipe:
     spell: str | None = None
     max_unchanged: int = 2  # MaxMatch
     beta: float = DEFAULT_BETA
+    mode: str = "cs"  # ChERRANT: cs, cse (with types), ds (detection by spans), dt (by tokens)
+    edits: str = "all"  # ChERRANT: all, single (one source token at most) or multi
+    filt: tuple[str, ...] = ()  # ChERRANT: types left out
+    gold: str | None = None  # MaxMatch: a gold M2 given as a file (its name), not made from references
+
+    @property
+    def defaults(self) -> bool:
+        """Every setting as the published protocols have it."""
+        return (self.t2s and self.beta == DEFAULT_BETA and self.max_unchanged == 2 and self.mode == "cs"
+                and self.edits == "all" and not self.filt and self.gold is None)
 
     @property
     def segmenter(self) -> str | None:
@@ -59,7 +69,8 @@ class Recipe:
     @property
     def protocol(self) -> str:
         """Word level: the NLPCC 2023 Task 1 protocol is MaxMatch on THULAC; the rest is not official."""
-        return "official-nlpcc2023" if (self.method, self.segmenter) == ("maxmatch", "thulac") else "unofficial"
+        official = (self.method, self.segmenter) == ("maxmatch", "thulac") and self.defaults
+        return "official-nlpcc2023" if official else "unofficial"
 
     def _conversion(self) -> str:
         uses_t2s = self.t2s and self.method == "cherrant"
@@ -74,9 +85,17 @@ class Recipe:
                 fields.append(f"spell:{self.spell or 'readings'}")
         if self.method == "maxmatch":
             fields.append(f"max_unchanged:{self.max_unchanged}")
+            if self.gold is not None:
+                fields.append(f"gold:{self.gold}")
+        if self.mode != "cs":
+            fields.append(f"eval:{self.mode}")
+        if self.edits != "all":
+            fields.append(f"edits:{self.edits}")
+        if self.filt:
+            fields.append(f"filt:{'+'.join(self.filt)}")
         if self.beta != DEFAULT_BETA:
             fields.append(f"beta:{self.beta:g}")
-        if self.level == "word":
+        if self.level == "word" or not self.defaults:
             fields.append(f"protocol:{self.protocol}")
         fields.append(f"version:cgec-harness-{package_version('cgec-harness')}")
         return "|".join(fields)
@@ -93,13 +112,15 @@ class Recipe:
 @dataclass(frozen=True)
 class SentenceScore:
     """One sentence: the reference (annotator) chosen for it, its counts against that
-    reference, and (ChERRANT) its counts per full edit type, `[tp, fp, fn]`."""
+    reference, (ChERRANT) its counts per full edit type, `[tp, fp, fn]`, and both edit lists."""
 
     ref: int | None
     tp: int
     fp: int
     fn: int
     types: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    hyp_edits: tuple[str, ...] = ()  # the hypothesis' edits as the method compared them
+    ref_edits: tuple[str, ...] = ()  # the chosen reference's
 
     @property
     def counts(self) -> Counts:
@@ -134,15 +155,35 @@ class Score:
     def counts(self) -> Counts:
         return Counts(self.tp, self.fp, self.fn)
 
+    def type_counts(self, tier: int = 1) -> dict[str, Counts]:
+        """ChERRANT's category tiers: 1 the operation (M, R, S, W), 2 the rest (NOUN, VERB...;
+        empty for a bare operation), 3 the full type. UNK stays UNK."""
+        out: dict[str, list[int]] = {}
+        for sentence in self.per_sentence:
+            for name, values in sentence.types.items():
+                if name != "UNK":
+                    name = name[0] if tier == 1 else name[2:] if tier == 2 else name
+                slot = out.setdefault(name, [0, 0, 0])
+                for k in range(3):
+                    slot[k] += values[k]
+        return {name: Counts(*values) for name, values in sorted(out.items())}
+
     def as_json(self) -> dict:
         """Rounded to 4 places as the original scorers print them."""
         payload = {**counts_json(self.counts, self.precision, self.recall, self.f), "signature": self.signature}
+        beta = self.recipe.beta
         if self.method == "cherrant":
-            payload["by_type"] = {name: counts_json(c) for name, c in self.by_type.items()}
+            payload["by_type"] = {name: counts_json(c, beta=beta) for name, c in self.by_type.items()}
             if self.by_type_fine:
-                payload["by_type_fine"] = {name: counts_json(c) for name, c in self.by_type_fine.items()}
+                payload["by_type_fine"] = {name: counts_json(c, beta=beta) for name, c in self.by_type_fine.items()}
         if self.level == "word":
             payload.update(scorer=self.method, segmenter=self.recipe.segmenter)
+        settings = {"eval": self.recipe.mode if self.recipe.mode != "cs" else None,
+                    "edits": self.recipe.edits if self.recipe.edits != "all" else None,
+                    "filt": list(self.recipe.filt) or None, "t2s": False if not self.recipe.t2s else None,
+                    "beta": self.recipe.beta if self.recipe.beta != DEFAULT_BETA else None,
+                    "max_unchanged": self.recipe.max_unchanged if self.recipe.max_unchanged != 2 else None}
+        payload.update({key: value for key, value in settings.items() if value is not None})
         return payload
 
 

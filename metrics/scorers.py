@@ -17,9 +17,10 @@ from typing import Callable, Protocol, Sequence
 
 from metrics import maxmatch
 from metrics.compare import (
-    SentenceChoice, block_edits, choose_references, edit_dict, prf, sentence_pairs, total_counts, type_counts,
+    MODES, EditDict, EditFilter, SentenceChoice, block_edits, choose_references, edit_dict, prf, sentence_pairs, total_counts,
+    type_counts,
 )
-from metrics.edit import Annotation, Block
+from metrics.edit import NOOP, Annotation, Block
 from metrics.extract import Extractor
 from metrics.m2 import format_blocks, maxmatch_gold
 from metrics.normalise import TargetNormaliser, remove_whitespace
@@ -57,14 +58,25 @@ class ChERRANT:
     same aligner, count TP/FP/FN against each reference, keep the best reference per sentence."""
 
     def __init__(self, lexicon: Lexicon, tokenizer: WordTokenizer | None = None,
-                 spelling: SpellingCheck | None = None, t2s: bool = True, beta: float = DEFAULT_BETA) -> None:
+                 spelling: SpellingCheck | None = None, t2s: bool = True, beta: float = DEFAULT_BETA,
+                 mode: str = "cs", selection: EditFilter = EditFilter()) -> None:
+        """`mode`, `selection` and `beta` are ChERRANT's evaluation options (-cs/-cse/-ds/-dt,
+        -single/-multi/-filt, -b); the reference chosen per sentence follows them, as there."""
+        if mode not in MODES:
+            raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+        if selection.single and selection.multi:
+            raise ValueError("single and multi exclude each other")
         self.lexicon = lexicon
         self.tokenizer = tokenizer
         self.spelling = spelling or SpellingCheck()
+        self.mode = mode
+        self.selection = selection
         word = tokenizer is not None
         self.recipe = Recipe("word" if word else "char", "cherrant",
                              f"{tokenizer.name}-{tokenizer.version}-pos" if word else "char", t2s,
-                             self.spelling.name if word else None, beta=beta)
+                             self.spelling.name if word else None, beta=beta, mode=mode,
+                             edits="single" if selection.single else "multi" if selection.multi else "all",
+                             filt=tuple(sorted(selection.types)))
         self._extractor: Extractor | None = None
 
     @property
@@ -133,8 +145,9 @@ class ChERRANT:
             raise ValueError("give hypotheses or hypothesis_blocks")
         else:
             hyp_blocks = self.hypothesis_blocks(sources, hypotheses, reference_blocks, references, extract)
-        choices = choose_references([sentence_pairs(edit_dict(block_edits(h)), edit_dict(block_edits(r)))
-                                     for h, r in zip(hyp_blocks, reference_blocks)], self.recipe.beta)
+        hyp_dicts = [edit_dict(block_edits(h), self.mode, self.selection) for h in hyp_blocks]
+        ref_dicts = [edit_dict(block_edits(r), self.mode, self.selection) for r in reference_blocks]
+        choices = choose_references([sentence_pairs(h, r) for h, r in zip(hyp_dicts, ref_dicts)], self.recipe.beta)
         counts = total_counts(choices)
         p, r, f = prf(counts, self.recipe.beta)
         ref_blocks = tuple(reference_blocks)
@@ -144,7 +157,7 @@ class ChERRANT:
             signature=self.recipe.signature(reference_counts(ref_blocks)),
             by_type=type_counts(choices, tier=1),
             by_type_fine=type_counts(choices, tier=3) if self.recipe.level == "word" else {},
-            per_sentence=tuple(_sentence(choice) for choice in choices),
+            per_sentence=tuple(_sentence(choice, hyp, ref) for choice, hyp, ref in zip(choices, hyp_dicts, ref_dicts)),
             texts=lambda: {f"ref.{self.recipe.name}.m2": format_blocks(ref_blocks),
                            f"hyp.{self.recipe.name}.m2": format_blocks(hyp_blocks)},
         )
@@ -169,27 +182,43 @@ class MaxMatch:
 
     def corpus_score(self, sources: Sequence[str], hypotheses: Sequence[str],
                      references: Sequence[Sequence[str]] | None, reference_blocks: Sequence[Block] | None = None,
-                     extract: Extract | None = None, hypothesis_blocks: Sequence[Block] | None = None) -> Score:
+                     extract: Extract | None = None, hypothesis_blocks: Sequence[Block] | None = None,
+                     gold: Sequence[maxmatch.GoldSentence] | None = None, gold_name: str | None = None) -> Score:
+        """`gold`: an M2Scorer gold read from a file (named `gold_name` in the signature) in
+        place of the one made from the references."""
         if hypothesis_blocks is not None:
             raise ValueError("MaxMatch segments the hypotheses itself: give sentences, not blocks")
         _check_lengths(sources, hypotheses, references)
-        if reference_blocks is None:
-            if references is None:
-                raise ValueError("give references or reference_blocks")
-            reference_blocks = self.aligner.reference_blocks(sources, references, extract)
+        recipe = self.recipe if gold is None else replace(self.recipe, gold=gold_name or "given")
+        ref_blocks: tuple[Block, ...] = ()
+        if gold is None:
+            if reference_blocks is None:
+                if references is None:
+                    raise ValueError("give references, reference_blocks or gold")
+                reference_blocks = self.aligner.reference_blocks(sources, references, extract)
+            ref_blocks = tuple(reference_blocks)
+            gold = maxmatch.gold_from_blocks(ref_blocks)
         segmented = self.segment(hypotheses)
-        result = maxmatch.score(segmented, maxmatch.gold_from_blocks(reference_blocks), self.recipe.beta,
-                                self.recipe.max_unchanged)
-        ref_blocks = tuple(reference_blocks)
+        result = maxmatch.score(segmented, gold, recipe.beta, recipe.max_unchanged)
         return Score(
             method="maxmatch", level="word", tp=result.correct, fp=result.proposed - result.correct,
             fn=result.gold - result.correct, precision=result.precision, recall=result.recall, f=result.f,
-            recipe=self.recipe, signature=self.recipe.signature(reference_counts(ref_blocks)),
-            per_sentence=tuple(SentenceScore(s.annotator if s.annotator >= 0 else None, s.correct,
-                                             s.proposed - s.correct, s.gold - s.correct) for s in result.sentences),
-            texts=lambda: {f"gold.{self.recipe.name}.maxmatch.m2": maxmatch_gold(format_blocks(ref_blocks)),
-                           f"hyp.{self.recipe.segmenter}.txt": "".join(" ".join(w) + "\n" for w in segmented)},
+            recipe=recipe, signature=recipe.signature([len(g.annotators) or 1 for g in gold]),
+            per_sentence=tuple(_maxmatch_sentence(s, g) for s, g in zip(result.sentences, gold)),
+            texts=lambda: {**({f"gold.{recipe.name}.maxmatch.m2": maxmatch_gold(format_blocks(ref_blocks))}
+                              if ref_blocks else {}),
+                           f"hyp.{recipe.segmenter}.txt": "".join(" ".join(w) + "\n" for w in segmented)},
         )
+
+
+def _maxmatch_sentence(result: maxmatch.SentenceResult, gold: maxmatch.GoldSentence) -> SentenceScore:
+    chosen = dict(zip(gold.annotator_ids, gold.annotators)).get(result.annotator, ())
+    return SentenceScore(result.annotator if result.annotator >= 0 else None, result.correct,
+                         result.proposed - result.correct, result.gold - result.correct, {},
+                         tuple(f"{e.start} {e.end} {e.original or '-NONE-'} -> {e.correction or '-NONE-'}"
+                               for e in result.edits),
+                         tuple(f"{e.start} {e.end} {e.original or '-NONE-'} -> {'||'.join(e.corrections) or '-NONE-'}"
+                               for e in chosen))
 
 
 def reference_counts(blocks: Sequence[Block]) -> tuple[int, ...]:
@@ -208,6 +237,15 @@ def _relabelled(block: Block, annotator: int) -> Block | None:
     return None
 
 
-def _sentence(choice: SentenceChoice) -> SentenceScore:
+def _sentence(choice: SentenceChoice, hyp: EditDict, ref: EditDict) -> SentenceScore:
     return SentenceScore(choice.ref, choice.counts.tp, choice.counts.fp, choice.counts.fn,
-                         {name: tuple(values) for name, values in sorted(choice.by_type.items())})
+                         {name: tuple(values) for name, values in sorted(choice.by_type.items())},
+                         _edit_texts(hyp.get(choice.hyp, {})),
+                         _edit_texts(ref.get(choice.ref, {}) if choice.ref is not None else {}))
+
+
+def _edit_texts(edits: dict) -> tuple[str, ...]:
+    """Compared edits as text: key fields and types (`3 3 了 M`), noop left out."""
+    return tuple(" ".join(str(part) for part in key) + " " + "/".join(types)
+                 for key, types in sorted(edits.items(), key=lambda item: tuple(map(str, item[0])))
+                 if types[0] != NOOP)

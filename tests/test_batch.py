@@ -17,6 +17,8 @@ import pytest
 from conftest import REPO, run_cli
 from tests.servers.server_process import ServerProcess
 
+pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
+
 KEY = "sk-test.batch.0123456789abcdef"  # dots: not mistaken for a real key by scanners
 N = 20
 

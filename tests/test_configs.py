@@ -18,11 +18,11 @@ CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_load(path, monkeypatch):
-    for name in ("CGEC_GPT35_MODEL", "BART_PREDICTIONS", "GRAMMARGPT_PREDICTIONS"):
+    for name in ("CGEC_GPT35_MODEL", "BART_PREDICTIONS", "GRAMMARGPT_PREDICTIONS", "NACGEC_TEST_PREDICTIONS"):
         monkeypatch.setenv(name, "set-by-test")
     config = load_config(path)
     assert config.name == path.stem or config.name
-    assert config.dataset.name == "nacgec-dev"
+    assert config.dataset.name == ("nacgec-test" if "nacgec-test" in path.name else "nacgec-dev")
 
 
 def test_environment_variables_fill_config_values(monkeypatch):
@@ -75,3 +75,16 @@ def test_token_bucket_spaces_requests_beyond_its_burst():
 
     assert asyncio.run(take(4)) < 0.2
     assert asyncio.run(take(8)) >= 0.9  # the 4 beyond the burst need about a second
+
+
+def test_set_overrides_config_values_and_is_checked_like_the_file(monkeypatch):
+    monkeypatch.setenv("CGEC_GPT35_MODEL", "ft:x")
+    config = load_config(REPO / "configs" / "gpt35.yaml", overrides=["model.model=gpt-4o-mini",
+                                                                     "model.params.temperature=0.7",
+                                                                     "limits.concurrency=2"])
+    assert (config.model.model, config.model.params["temperature"], config.limits.concurrency) == \
+        ("gpt-4o-mini", 0.7, 2)
+    with pytest.raises(HarnessError, match=r"model.params.temperature: expected a number.*\(set by --set\)"):
+        load_config(REPO / "configs" / "gpt35.yaml", overrides=["model.params.temperature=hot"])
+    with pytest.raises(HarnessError, match="expected KEY=VALUE"):
+        load_config(REPO / "configs" / "gpt35.yaml", overrides=["model.model"])

@@ -38,6 +38,7 @@ def test_the_seed_chat_file_is_re_rendered_with_the_run_prompt(tmp_path, cli_env
     assert "duplicates 3 (dropped 3)" in result.stdout
 
 
+@pytest.mark.slow
 def test_training_sources_that_overlap_the_evaluation_set_are_refused_unless_forced(tmp_path, cli_env, shared_data):
     dev = (shared_data / "nacgec" / "nacgec.dev.ref.para").read_text(encoding="utf-8").splitlines()
     _, source, target = dev[0].split("\t")[:3]
@@ -76,6 +77,7 @@ GOOD = '{"messages": [{"role": "system", "content": "s"}, {"role": "user", "cont
     ('{"messages": [{"role": "user", "content": "x", "colour": 1}, {"role": "assistant", "content": "y"}]}',
      "unknown key(s) colour"),
 ])
+@pytest.mark.slow
 def test_validate_names_the_line_of_each_problem(bad_line, message, tmp_path, cli_env):
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join([GOOD] * 5 + [bad_line] + [GOOD] * 6) + "\n", encoding="utf-8")

@@ -10,6 +10,9 @@ import yaml
 
 from conftest import run_cli
 from tests.servers.server_process import ServerProcess
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
 
 KEY = "sk-test.finetune.0123456789abcdef"  # dots: not mistaken for a real key by scanners
 
@@ -23,8 +26,14 @@ def small_training_file(tmp_path: Path) -> Path:
 
 
 def finetune(action: list[str], env: dict, server: ServerProcess, tmp_path: Path):
-    return run_cli(["finetune", *action, "--base-url", server.base_url, "--records", str(tmp_path / "records"),
-                    "--configs", str(tmp_path / "configs")], env)
+    """`harness finetune ACTION ...` with the options that action takes: the API ones for the
+    platform actions, the config folder for follow."""
+    extra: list[str] = []
+    if action[0] in ("launch", "follow", "cancel", "list"):
+        extra += ["--base-url", server.base_url, "--records", str(tmp_path / "records")]
+    if action[0] == "follow":
+        extra += ["--configs", str(tmp_path / "configs")]
+    return run_cli(["finetune", *action, *extra], env)
 
 
 def test_prepare_validate_launch_follow_then_run_the_fine_tuned_model(tmp_path, cli_env):

@@ -10,6 +10,8 @@ from harness.scoring import LexiconTexts, pooled, score_corpus
 from metrics.m2 import format_blocks
 from metrics.scorers import ChERRANT
 
+pytestmark = pytest.mark.golden
+
 SETS = ["llm", "mix", "refs"]
 
 

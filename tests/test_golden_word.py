@@ -12,6 +12,8 @@ from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
 from metrics.scorers import MaxMatch
 
+pytestmark = [pytest.mark.golden, pytest.mark.slow]  # THULAC over three sets
+
 SETS = ["llm", "mix", "refs"]
 
 

@@ -55,6 +55,7 @@ def test_a_401_that_echoes_the_key_stops_the_run_and_the_key_reaches_no_file(tmp
     assert not (out / "srv").exists()
 
 
+@pytest.mark.slow
 def test_a_retry_after_of_an_hour_is_capped_and_said(tmp_path, dev20, env):
     with ServerProcess("--fail-first", "1", "--faults", "429", "--retry-after-ms", "3600000") as server:
         config = write_config(tmp_path, dev20, server.base_url, extra="")
@@ -67,6 +68,7 @@ def test_a_retry_after_of_an_hour_is_capped_and_said(tmp_path, dev20, env):
     assert "the server asked 3600 s; retry_after_cap is 0.2 s" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_restarting_local_server_is_waited_for(tmp_path, dev20, env):
     """Connection errors are retried for tens of seconds (not the two quick retries of other
     errors), so items in flight while a local server restarts are not lost."""
@@ -88,6 +90,7 @@ def test_a_restarting_local_server_is_waited_for(tmp_path, dev20, env):
     assert all(r["error"] is None for r in records(tmp_path / "runs"))
 
 
+@pytest.mark.slow
 def test_replies_with_unicode_line_separators_are_read_back(tmp_path, dev20, env):
     out = tmp_path / "runs"
     with ServerProcess() as server:
@@ -102,6 +105,7 @@ def test_replies_with_unicode_line_separators_are_read_back(tmp_path, dev20, env
     assert shown.returncode == 0, shown.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_replies_in_flight(tmp_path, dev20, env):
     out, cache = tmp_path / "runs", Path(env["CGEC_CACHE_DIR"]) / "responses.sqlite"
     with ServerProcess("--latency-ms", "1500", log=tmp_path / "requests.jsonl") as server:
@@ -142,6 +146,7 @@ BASE = "name: x\ndataset: nacgec-dev\nmodel:\n  backend: openai\n  model: m\n  b
     ('  params: {max_tokens: "64"}\n', "model.params.max_tokens: Input should be a valid integer, got '64'"),
     ("  batch_metadata: [a, b]\n", "model.batch_metadata: Input should be a valid dictionary"),
 ])
+@pytest.mark.slow
 def test_wrong_types_and_ranges_name_the_key_and_line(extra, words, tmp_path, env):
     path = bad_config(tmp_path, BASE + extra)
     for command in (["run", "--config", str(path), "--out", str(tmp_path / "runs")],
@@ -204,6 +209,7 @@ def test_m2_edits_with_an_empty_type_or_a_bad_span_are_refused(tmp_path, env):
                        f"error: {ref}:2: ", words)
 
 
+@pytest.mark.slow
 def test_outputs_that_cannot_be_written_are_refused(tmp_path, env):
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
@@ -226,6 +232,7 @@ def test_a_metrics_file_holding_a_list_is_refused(tmp_path, env):
     one_line_error(run_cli(["table", "--runs", str(out)], env), f"error: {out / 'x.limit-5' / 'metrics.json'}: ")
 
 
+@pytest.mark.slow
 def test_retry_failed_over_a_corrupt_predictions_file_names_it(tmp_path, env):
     out = tmp_path / "runs"
     config = bad_config(tmp_path, "name: x\ndataset: nacgec-dev\nmodel: {backend: stored, predictions: llm-goodgap}\n"
@@ -236,11 +243,12 @@ def test_retry_failed_over_a_corrupt_predictions_file_names_it(tmp_path, env):
     one_line_error(run(config, out, env, "--retry-failed"), f"error: {predictions}:500: invalid JSON")
 
 
+@pytest.mark.slow
 def test_tables_of_unknown_datasets_or_runs_folders_are_refused(env, tmp_path):
     one_line_error(run_cli(["table", "--dataset", "foo"], env), "error: --dataset foo: no reported figures")
     one_line_error(run_cli(["table", "--runs", str(tmp_path / "typo")], env),
                    f"error: {tmp_path / 'typo'}: no such runs folder")
-    leaderboard = run_cli(["table", "--dataset", "nlpcc2023-task1-test", "--format", "json"], env)
+    leaderboard = run_cli(["table", "--dataset", "nacgec-test", "--format", "json"], env)
     assert leaderboard.returncode == 0, leaderboard.stderr
     rows = json.loads(leaderboard.stdout)["rows"]
     assert rows[0]["Model"] == "HW_TSC_nlpcc2023_cgec" and rows[0]["Word F0.5"] == 49.42

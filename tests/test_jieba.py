@@ -29,6 +29,7 @@ def test_pinned_segmentations_with_ltp_tags(sentence, tokenizer):
     assert tokenizer.tagged(sentence) == PINNED[sentence]
 
 
+@pytest.mark.slow
 def test_segmentation_is_the_same_under_different_hash_seeds(shared_data):
     script = (
         "import json, sys\n"

@@ -58,6 +58,7 @@ def mix(golden, dev_references):
 
 
 @pytest.mark.parametrize("level, word_scorer", [("char", "maxmatch"), ("word", "maxmatch"), ("word", "cherrant")])
+@pytest.mark.slow
 def test_score_corpus_gives_the_cli_numbers_on_the_golden_mix_set(level, word_scorer, mix, dev_references,
                                                                   dev_settings, golden, cli_env):
     score = score_corpus(dev_references.sources, mix, dev_references.targets, level, word_scorer,
@@ -86,6 +87,7 @@ def test_every_method_returns_the_same_score_type(dev_references, dev_settings, 
     assert scores[0].by_type and not scores[1].by_type  # MaxMatch has no types
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs_as_written(tmp_path, cli_env):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = re.search(r"## Scoring from Python\n.*?```python\n(.*?)```", readme, re.S)
@@ -167,6 +169,7 @@ def test_ambiguous_hypothesis_files_are_refused_with_their_line(text, line, word
 # The wheel
 
 
+@pytest.mark.slow
 def test_the_wheel_scores_from_another_directory(tmp_path, cli_env, shared_data):
     """`pip install .` (not editable) into a fresh virtual environment that borrows the
     dependencies (pip and setuptools too) already installed, then the CLI from elsewhere."""

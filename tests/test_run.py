@@ -17,6 +17,8 @@ import pytest
 from conftest import REPO, records, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
+pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
+
 SECRET = "sk-test.SECRET.9f8e7d6c5b4a3210fedcba98"  # dots: not mistaken for a real key by scanners
 N_ITEMS = 20
 

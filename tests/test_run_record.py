@@ -19,6 +19,8 @@ from conftest import REPO, records, run, run_cli, write_config
 from harness.record import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record, write_record
 from tests.servers.server_process import ServerProcess
 
+pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
+
 SECRET = "sk-test.RECORD.0f1e2d3c4b5a69788796a5b4"  # dots: not mistaken for a real key by scanners
 N_ITEMS = 20
 RECORD_FILES = {MANIFEST, "metrics.json", "sentences.jsonl", HYPOTHESES, PREDICTIONS}
@@ -140,7 +142,7 @@ def test_a_run_over_another_file_is_never_placed_beside_a_published_row(tmp_path
 
     shown = run_cli(["show", str(out / "ggpt"), "--id", "3"], cli_env)
     assert shown.returncode == 0, shown.stderr
-    assert f"source      {lines[2][1]}" in shown.stdout and f"reference 0  {lines[2][2]}" in shown.stdout
+    assert f"source      {lines[2][1]}" in shown.stdout and f"reference 1  {lines[2][2]}" in shown.stdout
 
     small.write_text(small.read_text(encoding="utf-8").replace(lines[2][1], lines[2][1] + "了"), encoding="utf-8")
     refused = run_cli(["show", str(out / "ggpt"), "--id", "3"], cli_env)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from pathlib import Path
 
@@ -68,6 +70,7 @@ def test_table_formats(tmp_path, cli_env):
     assert csv.stdout.splitlines()[0].startswith("Model,# Param.,Data,Row,Word P")
 
 
+@pytest.mark.slow
 def test_show_prints_outputs_edits_and_matches(tmp_path, cli_env):
     out = tmp_path / "runs"
     config = tmp_path / "c.yaml"
@@ -83,6 +86,7 @@ def test_show_prints_outputs_edits_and_matches(tmp_path, cli_env):
     assert missing.returncode == 2 and "no sentence with id 9999" in missing.stderr
 
 
+@pytest.mark.slow
 def test_compare_two_runs_writes_markdown_json_and_refuses_mixed_datasets(tmp_path, cli_env, shared_data):
     out = tmp_path / "runs"
     sources = [line.split("\t")[1] for line in
@@ -115,6 +119,7 @@ def committed_runs_with_hypotheses() -> list[Path]:
     return sorted(p.parent for p in (REPO / "results" / "runs").glob("*/hypotheses.txt"))
 
 
+@pytest.mark.slow
 def test_committed_runs_rescore_to_their_committed_figures(cli_env):
     runs = committed_runs_with_hypotheses()
     if not runs:

@@ -20,6 +20,7 @@ def taggers():
     return original, fast
 
 
+@pytest.mark.slow
 def test_fast_decoder_equals_original_on_hand_made_edge_cases(taggers):
     original, fast = taggers
     for text in ["我", "。", "GDP增长了5%", "２０２３年，ＡＩ发展迅速！", "的的的的的的", "他说：“好。”",
