@@ -24,6 +24,9 @@ Flag vocabulary (`FLAGS`; a flag is only set when its rule changed the text):
 - `residue`: stray characters a small model leaves around its sentence were removed: a lone `：` or `，`
   before it, or a short run of characters after its final `。` that occur nowhere in the source
   (`……的孩子。躾`), when the source has nothing there.
+- `tail`: a clause or sentence the model invented after its sentence was cut: the reply starts with the
+  source, or a plausible correction of it (similar in length and characters), ending as the source ends
+  (its final `。`, `！`, `？`... and closing quotes), and goes on (`……具有重要意义。能在中部地区发展，是……`).
 - `multiline`: the reply had several non-empty lines; the most plausible one (or all of them joined) was taken.
 - `echo_fallback`, `refusal_fallback`, `no_error_fallback`, `empty_fallback`, `unrelated_fallback`: nothing
   usable was left, so the prediction is the source (no edit). The reason, in this order of precedence:
@@ -52,7 +55,7 @@ __all__ = ["FALLBACK_FLAGS", "FLAGS", "Cleaned", "CleaningRules", "clean", "simi
 
 FLAGS: tuple[str, ...] = (
     "crlf", "whitespace", "code_fence", "markdown", "prefix", "quotes", "arrow", "explanation", "echo", "repeat",
-    "residue", "multiline", "echo_fallback", "refusal_fallback", "no_error_fallback", "empty_fallback", "unrelated_fallback",
+    "residue", "tail", "multiline", "echo_fallback", "refusal_fallback", "no_error_fallback", "empty_fallback", "unrelated_fallback",
 )
 FALLBACK_FLAGS: tuple[str, ...] = tuple(flag for flag in FLAGS if flag.endswith("_fallback"))
 
@@ -138,7 +141,7 @@ _MAX_LEADIN = 40
 _TUPLE_FIELDS = ("prefixes", "original_labels", "explanation_labels", "leadin_cues", "explanation_cues",
                  "echo_markers", "refusal_markers", "no_error_markers")
 _BOOL_FIELDS = ("strip_quotes", "strip_code_fences", "strip_markdown", "take_sentence_from_explanation",
-                "detect_echo", "detect_refusal", "detect_no_error", "fallback_on_empty", "strip_residue")
+                "detect_echo", "detect_refusal", "detect_no_error", "fallback_on_empty", "strip_residue", "strip_tails")
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class CleaningRules:
       when the prediction falls back to the source.
     - `fallback_on_empty`: an empty result falls back to the source.
     - `strip_residue`: remove stray leading punctuation and a short stray tail (flag `residue`).
+    - `strip_tails`: cut what follows the sentence when it starts as the source ends (flag `tail`).
     - `min_similarity`: a result whose `similarity` with the source is below this falls back to the source
       (0 turns the check off).
     """
@@ -182,6 +186,7 @@ class CleaningRules:
     no_error_markers: tuple[str, ...] = DEFAULT_NO_ERROR_MARKERS
     fallback_on_empty: bool = True
     strip_residue: bool = True
+    strip_tails: bool = True
     min_similarity: float = DEFAULT_MIN_SIMILARITY
 
     @classmethod
@@ -217,7 +222,7 @@ class CleaningRules:
                    strip_code_fences=False, strip_markdown=False, take_sentence_from_explanation=False,
                    explanation_cues=(), detect_echo=False, echo_markers=(), detect_refusal=False,
                    refusal_markers=(), detect_no_error=False, no_error_markers=(), fallback_on_empty=False,
-                   strip_residue=False, min_similarity=0.0)
+                   strip_residue=False, strip_tails=False, min_similarity=0.0)
 
 
 @dataclass(frozen=True)
@@ -759,6 +764,46 @@ def _residue(text: str, ctx: _Context, trace: _Trace) -> str:
     return out
 
 
+_CLOSERS = "”’」』）)》】\"'"
+_TAIL_HEAD_SIMILARITY = 0.8  # the head is the source or a plausible correction of it
+_TAIL_HEAD_LENGTH = 0.2  # ... and as long as the source, give or take this share (at least 8 characters)
+
+
+def _sentence_end(text: str) -> str | None:
+    """How `text` ends: its final terminator with any closing quotes after it, or None."""
+    end = len(text)
+    while end and text[end - 1] in _CLOSERS:
+        end -= 1
+    return text[end - 1:] if end and text[end - 1] in _TERMINATORS else None
+
+
+def _invented_tail(text: str, ctx: _Context, trace: _Trace) -> str:
+    """Cut a clause or sentence invented after the answer: the longest-matching head of `text` that
+    ends as the source ends, is about as long as it and shares its characters (the source, or a
+    correction of it) with as many sentences, followed by more text. A correction never goes on after
+    the source's end."""
+    source = ctx.source
+    end = _sentence_end(source)
+    if end is None or len(text) <= len(source):
+        return text
+    slack = max(8, int(_TAIL_HEAD_LENGTH * len(source)))
+    sentences = sum(source.count(mark) for mark in _TERMINATORS)
+    best: tuple[float, int] | None = None
+    start = text.find(end)
+    while 0 <= start:
+        cut = start + len(end)
+        if cut < len(text) and abs(cut - len(source)) <= slack \
+                and sum(text[:cut].count(mark) for mark in _TERMINATORS) == sentences:
+            score = similarity(text[:cut], source)
+            if score >= _TAIL_HEAD_SIMILARITY and (best is None or score > best[0]):
+                best = (score, cut)
+        start = text.find(end, start + 1)
+    if best is None or not _content(text[best[1]:]):
+        return text
+    trace.flags.add("tail")
+    return text[: best[1]]
+
+
 def _choose(parts: list[str], ctx: _Context) -> str:
     """The part, or all parts joined, most similar to the source. A part that copies the source loses to any
     other plausible part (a reply that repeats the source and then corrects it)."""
@@ -821,6 +866,8 @@ def clean(raw: str, source: str, rules: CleaningRules, prompt_texts: Sequence[st
     candidate = _tidy(candidate, ctx, trace)
     if rules.strip_residue:
         candidate = _residue(candidate, ctx, trace)
+    if rules.strip_tails:
+        candidate = _invented_tail(candidate, ctx, trace)
 
     if candidate == source:
         return _result(source, trace)

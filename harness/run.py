@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -175,8 +177,7 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
         "wall_seconds": round(wall, 3),
         "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
         "tokens": usage,
-        "generation": {**_generation(results),
-                       "wall_seconds_when_generated": _generation_wall(previous, stats, wall)},
+        "generation": generation_stats(results, wall, previous) if config.model.backend != "stored" else None,
         "estimated_cost_usd": {
             "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
                                  batch=batch),
@@ -195,11 +196,22 @@ def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dat
     changed = record.write_record(run_dir, manifest, metrics, sentences, predictions,
                                   records, previous.fingerprint if previous is not None else None)
 
-    print(score_table(score_set))
+    if len(failed) == len(results):  # nothing was answered: a table would score the sources
+        reasons = Counter(re.sub(r" \(after \d+ attempts.*\)$", "", r.error or "") for r in results)
+        print(f"every item failed ({len(results)}):")
+        for reason, count in reasons.most_common():
+            print(f"  {count:>5}  {reason}")
+    else:
+        print(score_table(score_set))
     cleaning_summary = manifest["cleaning"]
     fired = {k: v for k, v in cleaning_summary.items() if k not in ("total", "changed") and v}
     print(f"\n{len(results)} items: {stats.sent} sent, {stats.cached} cached, {stats.failed} failed, "
           f"{stats.retries} retries; cleaning changed {cleaning_summary.get('changed', 0)} ({_format_counts(fired)})")
+    generation = manifest["generation"]
+    if generation and generation["completion_tokens_per_second"]:
+        print(f"generation: {generation['completion_tokens']} tokens, {generation['completion_tokens_per_second']} "
+              f"tokens/s over {generation['wall_seconds_when_generated']} s; latency p50 "
+              f"{generation['latency_p50_seconds']} s, p95 {generation['latency_p95_seconds']} s")
     if "model_changed" in manifest:
         print(f"warning: the model that answered differs from the previous record of {run_dir} "
               f"({_identity_text(manifest['model_changed']['previous'])} -> {_identity_text(model)})")
@@ -269,25 +281,30 @@ async def _run(config: RunConfig, backend, cache, items: list[Item], options: Ru
         await backend.aclose()
 
 
-def _generation(results: list[ItemResult]) -> dict[str, Any]:
-    """Model speed from the responses' own latencies (kept in the cache, so a re-run from the
-    cache reports the speed of the run that asked)."""
-    answered = [r for r in results if r.raw is not None and r.latency > 0]
-    tokens = sum(r.usage.get("completion_tokens", 0) for r in answered)
-    latency = sum(r.latency for r in answered)
-    return {"requests": len(answered), "completion_tokens": tokens, "latency_seconds_sum": round(latency, 3),
-            "completion_tokens_per_second": round(tokens / latency, 2) if latency else None}
+def generation_stats(results: list[ItemResult], wall: float, previous: record.RunRecord | None) -> dict[str, Any]:
+    """Model speed, honestly: tokens generated over the wall time of the generation phase (summed
+    request latencies grow with concurrency as requests queue), and latency percentiles. A run
+    answered from the cache reports the speed of the run that asked (kept in the record before)."""
+    answered = [r for r in results if r.raw is not None]
+    sent = [r for r in answered if not r.cached]
+    latencies = sorted(r.latency for r in answered if r.latency > 0)
+    earlier = (previous.manifest.get("generation") or {}) if previous is not None else {}
+    if sent:
+        tokens, seconds = sum(r.usage.get("completion_tokens", 0) for r in sent), wall
+    else:
+        tokens = sum(r.usage.get("completion_tokens", 0) for r in answered)
+        seconds = earlier.get("wall_seconds_when_generated")
+    return {"requests": len(answered), "completion_tokens": sum(r.usage.get("completion_tokens", 0) for r in answered),
+            "wall_seconds_when_generated": round(seconds, 3) if seconds else None,
+            "completion_tokens_per_second": round(tokens / seconds, 2) if seconds and tokens else None,
+            "latency_p50_seconds": _percentile(latencies, 0.50), "latency_p95_seconds": _percentile(latencies, 0.95)}
 
 
-def _generation_wall(previous: record.RunRecord | None, stats, wall: float) -> float | None:
-    """Wall time of the run that sent the requests: this one, or, for a re-run answered from
-    the cache, the value the previous record has."""
-    if stats.sent:
-        return round(wall, 3)
-    if previous is None:
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
         return None
-    generation = previous.manifest.get("generation") or {}
-    return generation.get("wall_seconds_when_generated")
+    return round(values[min(len(values) - 1, max(0, int(-(-share * len(values) // 1)) - 1))], 3)
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:

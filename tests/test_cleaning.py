@@ -501,3 +501,50 @@ def test_residue_keeps_closing_quotes_and_text_made_of_source_characters():
     rules = CleaningRules()
     assert clean("他说：“好。”", "他说：“好。”", rules).prediction == "他说：“好。”"
     assert clean("他来了。我走了", "他来了。我走了。", rules).prediction == "他来了。我走了"
+
+
+# --- invented tails (real replies of Gemma 3 270M on NaCGEC dev) ---------------------------------
+
+TAILS = [
+    ("老丁大约六十岁上下，可是身体非常硬朗。", "老丁大约六十岁上下，可是身体非常硬朗。岁的"),
+    ("能否促进中部地区崛起，对推动新型工业化、信息化、城镇化和农业现代化协调发展，支撑经济中高速增长，具有重要意义。",
+     "能否促进中部地区崛起，对推动新型工业化、信息化、城镇化和农业现代化协调发展，支撑经济中高速增长，具有重要意义。"
+     "能在中部地区发展，是实现经济增长的重大机遇。"),
+    ("班主任严肃处置了小明欺负班上弱小同学。",
+     "班主任严肃处置了小明欺负班上弱小同学。尽管小明在班上欺负了班上弱小同学，但班上存在着团结和合作的氛围。"),
+    ("电视剧《人民的名义》受广大观众欢迎的原因，不仅因为剧情跌宕、演员表演精彩，更因为它反映了当前中国的反腐斗争。",
+     "电视剧《人民的名义》受广大观众欢迎的原因，不仅因为剧情跌宕、演员表演精彩，更因为它反映了当前中国的反腐斗争。を担当"),
+]
+
+
+@pytest.mark.parametrize("source, raw", TAILS)
+def test_a_tail_invented_after_the_sentence_is_cut(source, raw):
+    cleaned = clean(raw, source, CleaningRules())
+    assert cleaned.prediction == source and "tail" in cleaned.flags
+
+
+def test_a_tail_after_a_corrected_sentence_is_cut_and_the_correction_kept():
+    source = "这次网络故障的原因是由服务器故障引起的。"
+    raw = "这次网络故障的原因是服务器故障。选举结果：服务器已经恢复。"
+    assert clean(raw, source, CleaningRules()).prediction == "这次网络故障的原因是服务器故障。"
+
+
+@pytest.mark.parametrize("source, correction", [
+    ("他跑的很快。", "他跑得很快！"),  # the final mark changed: nothing follows the source's end
+    ("我今天去了学校。他也去了。", "我今天去学校了。他也去了。"),  # two sentences, both kept
+    ("他说：“我明天来。”", "他说：“我明天再来。”"),  # closing quote after the terminator
+    ("阅读名著开拓了我的视野，也提高了我的写作。", "阅读名著开拓了我的视野，也提高了我的写作能力。"),
+])
+def test_corrections_are_never_cut(source, correction):
+    cleaned = clean(correction, source, CleaningRules())
+    assert cleaned.prediction == correction and "tail" not in cleaned.flags
+
+
+def test_no_reference_of_nacgec_is_taken_for_an_invented_tail(shared_data):
+    """Every reference correction of NaCGEC dev and test (7,568), cleaned as a reply: none is cut."""
+    cut = []
+    for name in ("nacgec.dev.ref.para", "nacgec.test.ref.para"):
+        for line in (shared_data / "nacgec" / name).read_text(encoding="utf-8").splitlines():
+            _, source, *references = line.split("\t")
+            cut += [r for r in references if "tail" in clean(r, source, CleaningRules()).flags]
+    assert cut == []

@@ -141,6 +141,7 @@ def test_malformed_empty_and_timed_out_answers_fail_the_item_not_the_run(fault, 
     recs = records(out)
     assert all(r["error"] and reason in r["error"] for r in recs)
     assert "failed ids (20)" in result.stdout and "--retry-failed" in result.stdout
+    assert f"every item failed (20):\n     20  " in result.stdout and "| char" not in result.stdout  # no table
     metrics = json.loads((out / "srv" / "metrics.json").read_text())
     assert metrics["failed"] == N_ITEMS and metrics["complete"] is False
     assert "Traceback" not in result.stderr
@@ -244,3 +245,19 @@ def test_stored_llm_run_scores_like_the_cleaned_file(tmp_path, env):
         assert {k: metrics[level][k] for k in ("tp", "fp", "fn", "precision", "recall", "f0.5")} == \
                {k: expected[level][k] for k in ("tp", "fp", "fn", "precision", "recall", "f0.5")}
     assert metrics["nlpcc2023"] == expected["nlpcc2023"]
+
+
+def test_tokens_per_second_is_the_same_at_any_concurrency(tmp_path, dev20, env):
+    """A single-slot server (one request generates at a time, 1.5 ms a token): the speed of the
+    model is the same however many requests wait; tokens over summed latency would halve."""
+    speeds = {}
+    for concurrency in (1, 2, 4):
+        with ServerProcess("--token-ms", "1.5") as server:
+            config = write_config(tmp_path, dev20, server.base_url, name=f"c{concurrency}", concurrency=concurrency)
+            result = run(config, tmp_path / "runs", env)
+            assert result.returncode == 0, result.stderr
+        generation = json.loads((tmp_path / "runs" / f"c{concurrency}" / "manifest.json").read_text())["generation"]
+        speeds[concurrency] = generation["completion_tokens_per_second"]
+        assert generation["latency_p50_seconds"] <= generation["latency_p95_seconds"]
+        assert "tokens/s over" in result.stdout and "latency p50" in result.stdout
+    assert max(speeds.values()) <= 1.15 * min(speeds.values()), speeds

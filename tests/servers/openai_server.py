@@ -117,6 +117,7 @@ class Config:
     fingerprint: str = "fp_test"
     fail_batch_create: int = 0
     fail_downloads: int = 0
+    token_ms: float = 0.0
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -150,6 +151,8 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--served-model", default=None, help="serve this one model, whatever is asked for")
     p.add_argument("--fail-batch-create", type=int, default=0, metavar="N",
                    help="the N-th POST /v1/batches fails with a 500 (0: none)")
+    p.add_argument("--token-ms", type=float, default=0.0,
+                   help="milliseconds per completion token, one request at a time (a single-slot model server)")
     p.add_argument("--fail-downloads", type=int, default=0, metavar="N",
                    help="the first N GET /v1/files/{id}/content fail with a 500")
     p.add_argument("--fingerprint", default="fp_test", help="system_fingerprint of every answer")
@@ -164,7 +167,7 @@ def parse_args(argv: list[str] | None) -> Config:
                   retry_after_ms=a.retry_after_ms, hang_s=a.hang_s, log=a.log, platform=a.platform,
                   file_processing_s=a.file_processing_s, ft_step_s=a.ft_step_s, batch_step_s=a.batch_step_s,
                   served_model=a.served_model, fingerprint=a.fingerprint, fail_batch_create=a.fail_batch_create,
-                  fail_downloads=a.fail_downloads)
+                  fail_downloads=a.fail_downloads, token_ms=a.token_ms)
 
 
 # --------------------------------------------------------------------------- shared state
@@ -176,7 +179,7 @@ def canonical_json(obj: Any) -> bytes:
 
 class State:
     """Everything shared between handler threads. Locks are held only for counters and log writes,
-    never while sleeping. New routes may keep their own stores here (e.g. uploaded files)."""
+    never while sleeping (but for `generation`, which --token-ms holds while "generating"). New routes may keep their own stores here (e.g. uploaded files)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -188,6 +191,7 @@ class State:
         self._log_fh = open(config.log, "a", encoding="utf-8") if config.log else None
         self.server: http.server.ThreadingHTTPServer | None = None
         self.platform = Platform(config)
+        self.generation = threading.Lock()  # --token-ms: the one "model" that generates
 
     def decide(self, body_sha: str, model_call: bool) -> tuple[int, int, str]:
         """Return (seq, attempt, outcome) for a request that just arrived."""
@@ -1286,6 +1290,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             delay = config.latency_ms / 1000 + (config.hang_s if outcome == "timeout" else 0.0)
             if delay > 0:
                 time.sleep(delay)
+            if config.token_ms and isinstance(resp.body, dict) and "usage" in resp.body:
+                with state.generation:  # one request generates at a time, as on a single-slot server
+                    time.sleep(config.token_ms * resp.body["usage"]["completion_tokens"] / 1000)
         if outcome == "disconnect":
             self._drop_connection()
             return
