@@ -13,12 +13,14 @@ from harness import __version__
 from harness.data import DataSettings, resolve_input
 from harness.errors import HarnessError
 from harness.redact import redact
-from harness.inputs import load_hypotheses, load_references
-from harness.report import score_table
-from harness.scoring import ScoreSet, score_levels
+
+# Commands import what they need when they run: `table` or `--help` should not load the scorer.
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from harness.inputs import load_hypotheses, load_references, refuse_long
+    from harness.scoring import score_levels
+
     settings = DataSettings.from_env(data_dir=args.data_dir)
     options = scoring_options(args)
     if args.gold_m2 is not None:
@@ -31,6 +33,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise HarnessError("word-level scoring needs para references (sentences to segment), not an M2 file "
                            "(use --level char)", references.path)
     hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references, args.strict_sources)
+    refuse_long(references.sources, references.path, args.max_chars, "source")
+    for index, targets in enumerate(references.targets or ()):
+        refuse_long(targets, references.path, args.max_chars, "reference", [index + 1] * len(targets))
+    if hypotheses.sentences is not None:
+        refuse_long(hypotheses.sentences, hypotheses.path, args.max_chars, "hypothesis")
     if hypotheses.blocks is not None and "word" in levels:
         raise HarnessError("a hypothesis M2 file is scored at char level only (--level char): the word level "
                            "segments the hypotheses itself", hypotheses.path)
@@ -61,7 +68,7 @@ def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
 
 def score_against_gold(args: argparse.Namespace, settings: DataSettings, options: "ScoringOptions") -> int:
     """M2Scorer's own use: segmented hypotheses against a word-level gold M2."""
-    from harness.scoring import score_with_gold
+    from harness.scoring import ScoreSet, score_with_gold
 
     if args.ref is not None or args.level == "char" or args.word_scorer != "maxmatch":
         raise HarnessError("--gold-m2 is M2Scorer's gold: it replaces --ref, at word level with MaxMatch")
@@ -75,6 +82,8 @@ def score_against_gold(args: argparse.Namespace, settings: DataSettings, options
 
 
 def report_scores(args: argparse.Namespace, score_set: "ScoreSet", sentence_id) -> None:
+    from harness.report import score_table
+
     if args.m2_out is not None:
         write_texts(Path(args.m2_out), score_set)
     if args.per_sentence is not None:
@@ -352,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "without it the lines are scored as they are")
     add_common_options(score)
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
+    score.add_argument("--max-chars", type=positive_int, default=4000,
+                       help="refuse sentences longer than this, naming the file and line (default 4000: a "
+                            "2,000-character paragraph passes)")
     score.add_argument("--strict-sources", action="store_true",
                        help="refuse a para or M2 hypothesis file whose sources differ from the references' "
                             "(default: warn, and align each hypothesis with its own source, as ChERRANT does)")

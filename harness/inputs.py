@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from harness.errors import HarnessError
 from harness.textfile import read_lines, read_text
@@ -159,3 +160,16 @@ def _check_sources(sources: tuple[str, ...], references: References, path: Path,
         if strict:
             raise HarnessError(message + " (--strict-sources)", path, lines[index])
         print(f"warning: {HarnessError(message, path, lines[index])}", file=sys.stderr)
+
+
+MAX_CHARS = 4000  # a 2,000-character paragraph passes; longer pairs need --max-chars (time and memory grow)
+
+
+def refuse_long(texts: Sequence[str], path: Path | None, limit: int, what: str, lines: Sequence[int] | None = None) -> None:
+    """A one-line error naming the first sentence longer than `limit` characters, by its line."""
+    for index, text in enumerate(texts):
+        if len(text) > limit:
+            line = lines[index] if lines is not None else index + 1
+            raise HarnessError(f"this {what} has {len(text)} characters, over --max-chars {limit} (alignment time "
+                               f"and memory grow with the square of the length; raise the limit to score it)", path,
+                               line)

@@ -252,3 +252,14 @@ def test_tables_of_unknown_datasets_or_runs_folders_are_refused(env, tmp_path):
     assert leaderboard.returncode == 0, leaderboard.stderr
     rows = json.loads(leaderboard.stdout)["rows"]
     assert rows[0]["Model"] == "HW_TSC_nlpcc2023_cgec" and rows[0]["Word F0.5"] == 49.42
+
+
+def test_sentences_over_max_chars_are_refused_by_file_and_line(tmp_path, env):
+    ref = tmp_path / "ref.para"
+    ref.write_text("1\t我去了学校。\t我去学校了。\n2\t他很高兴。\t他很高兴。\n", encoding="utf-8")
+    hyp = tmp_path / "hyp.txt"
+    hyp.write_text("我去学校了。\n" + "很" * 4001 + "\n", encoding="utf-8")
+    one_line_error(run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], env),
+                   f"error: {hyp}:2: ", "this hypothesis has 4001 characters, over --max-chars 4000")
+    one_line_error(run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref), "--max-chars", "5"],
+                           env), f"error: {ref}:1: ", "this source has 6 characters, over --max-chars 5")
