@@ -6,7 +6,10 @@ under 60 s, warm under 15 s, peak memory under 1 GB.
 word: NaCGEC dev, the 500 raw LLM outputs of the mirror (prompt echoes included), THULAC +
 MaxMatch (the NLPCC 2023 protocol), cold (empty segmentation and M2 caches) then warm.
 Target: cold under 30 s.
+long: single long pairs (bench/long_pairs.py): seconds and peak memory per length, each in a
+fresh process.
 Usage: CGEC_DATA_DIR=../shared/data python bench/score_speed.py [--level char|word|all] [--jobs N] [--limit N]
+       [--long [LENGTH ...]]
 """
 
 from __future__ import annotations
@@ -84,7 +87,14 @@ def main() -> None:
     parser.add_argument("--level", choices=["char", "word", "all"], default="all")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None, help="first N sentences only (char)")
+    parser.add_argument("--long", type=int, nargs="*", metavar="LENGTH",
+                        help="only single long pairs of these lengths (default 4000 8000 20000)")
     args = parser.parse_args()
+    if args.long is not None:
+        from long_pairs import report
+
+        report(args.long or [4000, 8000, 20000])
+        return
     jobs = args.jobs or 2
     if args.level in ("word", "all"):
         word_level(jobs)

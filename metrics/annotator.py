@@ -33,16 +33,18 @@ class Annotator:
             return Annotation(annotator, target_tokens, marker=NO_ERROR_TEXT)
         if target_text == NOT_ANNOTATABLE_TEXT:
             return Annotation(annotator, target_tokens, marker=NOT_ANNOTATABLE_TEXT)
-        table = align(src, tgt, self.cost, self.cost.matrix)
-        seen: list[list] = []
+        table = align(src, tgt, self.cost, self.cost.unique_matrix)
+        src_tokens, tgt_tokens = list(src), list(tgt)
+        seen: set[tuple] = set()
         alignments: list[tuple[Edit, ...]] = []
-        for path in cheapest_paths(table):
+        for path in cheapest_paths(table, compact=True):
             steps = merge(path, src_texts, tgt_texts, self.granularity)
-            if steps in seen:
+            key = tuple(steps)
+            if key in seen:
                 continue
-            seen.append(steps)
+            seen.add(key)
             alignments.append(tuple(
-                classify(step, list(src), list(tgt), self.granularity, annotator, self.spelling)
+                classify(step, src_tokens, tgt_tokens, self.granularity, annotator, self.spelling)
                 for step in steps
             ))
         return Annotation(annotator, target_tokens, tuple(alignments))

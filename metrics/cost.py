@@ -19,6 +19,8 @@ CHINESE_PUNCTUATION = (
 )
 # Punctuation test of the char-level POS cost: a token is punctuation when it is a SUBSTRING of this.
 ALIGNMENT_PUNCTUATION = CHINESE_PUNCTUATION + punctuation
+# Cells per block of the vectorised char-level cost (bounds its temporaries on long texts).
+MATRIX_BLOCK_CELLS = 1 << 18
 
 
 def all_chinese(text: str) -> bool:
@@ -28,11 +30,30 @@ def all_chinese(text: str) -> bool:
 class _CharFacts(NamedTuple):
     """What the char-level cost needs to know of one token, looked up once."""
 
+    id: int  # row of the token in SubstitutionCost's attribute array
     code: tuple[int, int, int]  # Cilin code parts as ids, (-1, -1, -1) when unknown
     chinese: bool
     punctuation: bool
     readings: frozenset[str]
     confusable: frozenset[str]
+
+
+def _char_cost_table() -> np.ndarray:
+    """Every possible char-level cost sem/6 + char + pos, computed as `__call__` computes it,
+    indexed by ((equal code parts + 4 * unknown) * 2 + similar) * 3 + punctuation marks."""
+    table = []
+    for state in range(8):
+        semantic = 4 if state >= 4 else 2 * (3 - state)
+        for similar in (False, True):
+            spelling = 0.0 if similar else 0.5
+            for marks in range(3):
+                table.append(semantic / 6.0 + spelling + (0.25, 0.499, 0.0)[marks])
+    out = np.array(table, dtype=np.float64)
+    out.flags.writeable = False
+    return out
+
+
+CHAR_COSTS = _char_cost_table()
 
 
 class SubstitutionCost:
@@ -49,6 +70,8 @@ class SubstitutionCost:
         self._memo: dict[tuple, float] = {}
         self._facts: dict[str, _CharFacts] = {}
         self._code_part_ids: dict[str, int] = {}
+        # per registered token: code part ids (3), unknown code, Chinese, punctuation
+        self._attributes = np.zeros((256, 6), dtype=np.int32)
 
     def __call__(self, a: Token, b: Token) -> float:
         if a.text == b.text:
@@ -116,66 +139,102 @@ class SubstitutionCost:
             ids = self._code_part_ids
             code_ids = (-1, -1, -1) if code is None else tuple(
                 ids.setdefault(f"{position}:{part}", len(ids)) for position, part in enumerate(code))
-            facts = _CharFacts(code_ids, all_chinese(text), text in ALIGNMENT_PUNCTUATION,
+            facts = _CharFacts(len(self._facts), code_ids, all_chinese(text), text in ALIGNMENT_PUNCTUATION,
                                frozenset(readings), frozenset(self.lexicon.confusion.get(text, ())))
+            if facts.id == len(self._attributes):
+                self._attributes = np.concatenate([self._attributes, np.zeros_like(self._attributes)])
+            self._attributes[facts.id] = (*code_ids, code is None, facts.chinese, facts.punctuation)
             self._facts[text] = facts
         return facts
 
-    def matrix(self, src: Sequence[Token], tgt: Sequence[Token]) -> np.ndarray:
-        """Costs of every (src, tgt) token pair as an array; entries of equal tokens are unused.
+    def _distinct(self, tokens: Sequence[Token]) -> tuple[dict[str, int], np.ndarray, list[_CharFacts]]:
+        """The distinct texts of `tokens` (text -> index), each token's index, their facts."""
+        index: dict[str, int] = {}
+        facts: list[_CharFacts] = []
+        positions: list[int] = []
+        known = self._facts
+        for token in tokens:
+            found = index.get(token.text)
+            if found is None:
+                found = index[token.text] = len(facts)
+                facts.append(known.get(token.text) or self._char_facts(token.text, token.readings))
+            positions.append(found)
+        return index, np.array(positions, dtype=np.int64), facts
 
-        At char level this is vectorised with the same float operations, in the same order, as
-        `__call__`; at word level it calls `__call__` once per distinct pair.
+    def matrix(self, src: Sequence[Token], tgt: Sequence[Token]) -> np.ndarray:
+        """Costs of every (src, tgt) token pair as an array; entries of equal tokens are unused."""
+        unique, src_index, tgt_index = self.unique_matrix(src, tgt)
+        return unique[src_index][:, tgt_index]
+
+    def unique_matrix(self, src: Sequence[Token], tgt: Sequence[Token]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Costs between the distinct tokens of each side, and each token's index in them.
+
+        At char level every cost is one of CHAR_COSTS (the same float operations, in the same
+        order, as `__call__`), picked by index from the tokens' attributes; row blocks bound the
+        temporaries of long texts. At word level `__call__` runs once per distinct pair.
         """
         if self.granularity == "word" or not src or not tgt:
-            from metrics.alignment import substitution_matrix
+            from metrics.alignment import unique_costs
 
-            return substitution_matrix(src, tgt, self)
-        src_unique: dict[str, int] = {}
-        tgt_unique: dict[str, int] = {}
-        src_index = np.array([src_unique.setdefault(t.text, len(src_unique)) for t in src])
-        tgt_index = np.array([tgt_unique.setdefault(t.text, len(tgt_unique)) for t in tgt])
-        readings = {t.text: t.readings for t in (*src, *tgt)}
-        src_facts = [self._char_facts(text, readings[text]) for text in src_unique]
-        tgt_facts = [self._char_facts(text, readings[text]) for text in tgt_unique]
-
-        src_code = np.array([f.code for f in src_facts], dtype=np.int64)
-        tgt_code = np.array([f.code for f in tgt_facts], dtype=np.int64)
-        unknown = (src_code[:, 0] < 0)[:, None] | (tgt_code[:, 0] < 0)[None, :]
-        equal_parts = (src_code[:, None, :] == tgt_code[None, :, :]).sum(axis=2)
-        semantic = np.where(unknown, 4, 2 * (3 - equal_parts))
-
-        both_chinese = np.array([f.chinese for f in src_facts])[:, None] & np.array(
-            [f.chinese for f in tgt_facts])[None, :]
-        similar = self._similar(list(src_unique), src_facts, list(tgt_unique), tgt_facts)
-        spelling = np.where(both_chinese & similar, 0.0, 0.5)
-
-        src_punct = np.array([f.punctuation for f in src_facts])[:, None]
-        tgt_punct = np.array([f.punctuation for f in tgt_facts])[None, :]
-        pos = np.where(src_punct & tgt_punct, 0.0, np.where(~src_punct & ~tgt_punct, 0.25, 0.499))
-
-        unique_cost = semantic / 6.0 + spelling + pos
-        return unique_cost[src_index][:, tgt_index]
+            return unique_costs(src, tgt, self)
+        src_texts, src_index, src_facts = self._distinct(src)
+        tgt_texts, tgt_index, tgt_facts = self._distinct(tgt)
+        rows, columns = self._spelled_alike(src_texts, src_facts, tgt_texts, tgt_facts)
+        src_attributes = self._attributes[[f.id for f in src_facts]].T
+        tgt_attributes = self._attributes[[f.id for f in tgt_facts]].T
+        step = max(1, MATRIX_BLOCK_CELLS // len(tgt_facts))
+        if step >= len(src_facts):
+            return _cost_block(src_attributes, tgt_attributes, rows, columns), src_index, tgt_index
+        rows_array, columns_array = np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)
+        parts = []
+        for start in range(0, len(src_facts), step):
+            inside = (rows_array >= start) & (rows_array < start + step)
+            parts.append(_cost_block(src_attributes[:, start: start + step], tgt_attributes,
+                                     rows_array[inside] - start, columns_array[inside]))
+        return np.concatenate(parts), src_index, tgt_index
 
     @staticmethod
-    def _similar(src_texts: list[str], src_facts: list[_CharFacts],
-                 tgt_texts: list[str], tgt_facts: list[_CharFacts]) -> np.ndarray:
-        """Pairs whose reading sets meet or that are in each other's confusion set."""
+    def _spelled_alike(src_texts: dict[str, int], src_facts: list[_CharFacts], tgt_texts: dict[str, int],
+                       tgt_facts: list[_CharFacts]) -> tuple[list[int], list[int]]:
+        """Pairs of Chinese tokens whose reading sets meet or that are in each other's confusion
+        set (their char cost is 0), as row and column lists, with repeats; texts map to their
+        indexes. Sparse, so found by set tests and a reading index."""
+        rows: list[int] = []
+        columns: list[int] = []
+        src_chinese = {text: i for text, i in src_texts.items() if src_facts[i].chinese}
+        tgt_chinese = {text: j for text, j in tgt_texts.items() if tgt_facts[j].chinese}
         by_reading: dict[str, list[int]] = {}
-        for j, facts in enumerate(tgt_facts):
-            for reading in facts.readings:
+        for j in tgt_chinese.values():
+            for reading in tgt_facts[j].readings:
                 by_reading.setdefault(reading, []).append(j)
-        rows = []
-        for facts in src_facts:
-            row = [text in facts.confusable for text in tgt_texts]
+        for i in src_chinese.values():
+            facts = src_facts[i]
+            if not facts.confusable.isdisjoint(tgt_chinese):
+                for text in facts.confusable.intersection(tgt_chinese):
+                    rows.append(i)
+                    columns.append(tgt_chinese[text])
             for reading in facts.readings:
-                for j in by_reading.get(reading, ()):
-                    row[j] = True
-            rows.append(row)
-        similar = np.array(rows, dtype=bool).reshape(len(src_texts), len(tgt_texts))
-        src_position = {text: i for i, text in enumerate(src_texts)}
-        for j, facts in enumerate(tgt_facts):
-            for text in src_texts:
-                if text in facts.confusable:
-                    similar[src_position[text], j] = True
-        return similar
+                found = by_reading.get(reading)
+                if found:
+                    rows.extend([i] * len(found))
+                    columns.extend(found)
+        for j in tgt_chinese.values():
+            confusable = tgt_facts[j].confusable
+            if not confusable.isdisjoint(src_chinese):
+                for text in confusable.intersection(src_chinese):
+                    rows.append(src_chinese[text])
+                    columns.append(j)
+        return rows, columns
+
+
+def _cost_block(src: np.ndarray, tgt: np.ndarray, rows: Sequence[int] | np.ndarray,
+                columns: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Char-level costs of some source tokens against every target token: CHAR_COSTS picked by
+    their attributes (columns of `src` and `tgt`: code part ids, unknown, Chinese, punctuation)
+    and the pairs spelled alike (`rows`, `columns`)."""
+    state = np.add.outer(src[5], tgt[5])  # punctuation marks
+    state += np.maximum.outer(24 * src[3], 24 * tgt[3])  # unknown code
+    for part in range(3):
+        state += np.equal.outer(src[part], tgt[part]) * np.int32(6)
+    state[rows, columns] += 3  # a repeated pair is raised once
+    return CHAR_COSTS[state]

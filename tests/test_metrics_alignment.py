@@ -4,6 +4,7 @@
 Hand-made tests use constant substitution costs so that every cell can be worked out on paper;
 the random tests check the fast `align` + `cheapest_paths` against the cell-by-cell
 `align_reference` and an independent depth-first enumeration written here from the spec.
+The kernels, bands and bounded memory are tested in test_metrics_alignment_kernels.py.
 """
 
 from __future__ import annotations
@@ -40,26 +41,26 @@ def paths(src: str, tgt: str, cost_fn) -> list[list[tuple]]:
 
 def test_empty_source_and_target_have_one_empty_path():
     table = align([], [], constant(1.5))
-    assert table.cost == [[0.0]]
+    assert table.costs().tolist() == [[0.0]]
     assert list(cheapest_paths(table)) == [[]]
 
 
 def test_empty_source_is_all_insertions():
     table = align([], toks("ab"), constant(1.5))
-    assert table.cost == [[0.0, 1.0, 2.0]]
+    assert table.costs().tolist() == [[0.0, 1.0, 2.0]]
     assert list(cheapest_paths(table)) == [[("I", 0, 0, 0, 1), ("I", 0, 0, 1, 2)]]
 
 
 def test_empty_target_is_all_deletions():
     table = align(toks("ab"), [], constant(1.5))
-    assert table.cost == [[0.0], [1.0], [2.0]]
+    assert table.costs().tolist() == [[0.0], [1.0], [2.0]]
     assert list(cheapest_paths(table)) == [[("D", 0, 1, 0, 0), ("D", 1, 2, 0, 0)]]
 
 
 def test_first_row_and_column_count_insertions_and_deletions():
     table = align(toks("abc"), toks("xy"), constant(1.5))
-    assert [row[0] for row in table.cost] == [0.0, 1.0, 2.0, 3.0]
-    assert table.cost[0] == [0.0, 1.0, 2.0]
+    assert [row[0] for row in table.costs().tolist()] == [0.0, 1.0, 2.0, 3.0]
+    assert table.costs().tolist()[0] == [0.0, 1.0, 2.0]
     assert table.ops(0, 2) == ["I"]
     assert table.ops(3, 0) == ["D"]
 
@@ -72,7 +73,7 @@ def test_identical_sequences_align_by_matches_only():
 def test_single_substitution_is_cheaper_than_deletion_plus_insertion():
     # (1,1): del 1+1 = 2, ins 1+1 = 2, sub 0+1.5 = 1.5 -> S only.
     table = align(toks("a"), toks("b"), constant(1.5))
-    assert table.cost[1][1] == 1.5
+    assert table.cost(1, 1) == 1.5
     assert list(cheapest_paths(table)) == [[("S", 0, 1, 0, 1)]]
 
 
@@ -82,7 +83,7 @@ def test_matching_cell_offers_only_m_even_when_a_deletion_ties():
     # (M then D) is never enumerated.
     table = align(toks("aa"), toks("a"), constant(1.5))
     assert table.ops(2, 1) == ["M"]
-    assert table.cost[2][1] == 1.0
+    assert table.cost(2, 1) == 1.0
     assert list(cheapest_paths(table)) == [[("D", 0, 1, 0, 0), ("M", 1, 2, 0, 1)]]
 
 
@@ -93,7 +94,7 @@ def test_swapped_pair_is_one_transposition_t2():
     # sub 1.5. (1,1) S = 1.5; (1,2) and (2,1) M = 1; (2,2): del 2, ins 2, sub 1.5+1.5 = 3,
     # trans: k=1, C[1][1]=1.5 != C[0][0]=0 and {a,b} == {b,a} -> C[0][0] + 1 = 1 -> T2 only.
     table = align(toks("ab"), toks("ba"), constant(1.5))
-    assert table.cost[2][2] == 1.0
+    assert table.cost(2, 2) == 1.0
     assert table.ops(2, 2) == ["T2"]
     assert list(cheapest_paths(table)) == [[("T2", 0, 2, 0, 2)]]
 
@@ -114,8 +115,8 @@ def test_transposition_search_stops_at_a_cost_preserving_diagonal():
     # at once, so the 3-window {a,c,b} == {b,c,a} (which would cost C[0][0] + 2 = 2) is never
     # reached: del C[2][3]+1 = 3, ins C[3][2]+1 = 3, sub C[2][2]+1.5 = 3 -> [S, I, D].
     table = align(toks("acb"), toks("bca"), constant(1.5))
-    assert table.cost == [[0.0, 1.0, 2.0, 3.0], [1.0, 1.5, 2.5, 2.0], [2.0, 2.5, 1.5, 2.0],
-                          [3.0, 2.0, 2.0, 3.0]]
+    assert table.costs().tolist() == [[0.0, 1.0, 2.0, 3.0], [1.0, 1.5, 2.5, 2.0], [2.0, 2.5, 1.5, 2.0],
+                                      [3.0, 2.0, 2.0, 3.0]]
     assert table.ops(2, 3) == ["T2"]
     assert table.ops(3, 2) == ["T2"]
     assert table.ops(3, 3) == ["S", "I", "D"]
@@ -141,7 +142,7 @@ def test_three_token_rotation_is_one_transposition_t3():
     #   C[2][2]=2 != C[1][1]=1.9, {b,c} vs {a,b} differ; k=2: C[1][1]=1.9 != C[0][0]=0,
     #   {a,b,c} == {c,a,b} -> C[0][0] + 2 = 2 -> ties with del: [T3, D].
     table = align(toks("abc"), toks("cab"), constant(1.9))
-    assert table.cost[3][3] == 2.0
+    assert table.cost(3, 3) == 2.0
     assert table.ops(3, 3) == ["T3", "D"]
     assert list(cheapest_paths(table)) == [
         [("T3", 0, 3, 0, 3)],
@@ -185,7 +186,7 @@ def test_ties_use_exact_float_equality():
     costs = {("a", "c"): 0.8, ("a", "d"): 0.4, ("b", "c"): 0.4, ("b", "d"): 1.6}
     assert 0.8 + 1.6 != (1.0 + 0.4) + 1
     table = align(toks("ab"), toks("cd"), lambda a, b: costs[(a.text, b.text)])
-    assert table.cost[2][2] == (1.0 + 0.4) + 1
+    assert table.cost(2, 2) == (1.0 + 0.4) + 1
     assert table.ops(2, 2) == ["I", "D"]
 
 
@@ -251,18 +252,22 @@ def visited_cells(found: list[list[tuple]], n: int, m: int) -> set[tuple[int, in
 
 
 def check_against_reference(src: list[Token], tgt: list[Token], cost_fn, stats: dict) -> None:
-    table = align(src, tgt, cost_fn)
     ref_cost, ref_ops = align_reference(src, tgt, cost_fn)
     label = ("".join(t.text for t in src), "".join(t.text for t in tgt))
-    # The fast table may leave out a common suffix (every cheapest path ends with those forced
-    # matches): it must then be the top-left block of the reference table, cut equally on both
-    # sides.
-    rows, columns = len(table.cost), len(table.cost[0])
+    # Filled whole, the fast table may still leave out a common suffix (every cheapest path ends
+    # with those forced matches): it must then be the top-left block of the reference table, cut
+    # equally on both sides.
+    whole = align(src, tgt, cost_fn, band=len(src) + len(tgt)).costs().tolist()
+    rows, columns = len(whole), len(whole[0])
     assert len(src) + 1 - rows == len(tgt) + 1 - columns >= 0, label
-    assert table.cost == [row[:columns] for row in ref_cost[:rows]], label
+    assert whole == [row[:columns] for row in ref_cost[:rows]], label
+    # As used (in a band when that suffices), every cell a cheapest path visits is exact.
+    table = align(src, tgt, cost_fn)
+    costs = table.costs().tolist()
     expected_paths = reference_paths(ref_ops, len(src), len(tgt))
     for a, b in visited_cells(expected_paths, len(src), len(tgt)):
         if a < rows and b < columns:
+            assert costs[a][b] == ref_cost[a][b], (label, a, b)
             assert table.ops(a, b) == ref_ops[a][b], (label, a, b)
         else:
             assert ref_ops[a][b] == ["M"], (label, a, b)
