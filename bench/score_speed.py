@@ -1,133 +1,107 @@
-"""Scoring speed.
+"""Scoring speed against ChERRANT, row by row as issue 13 measured it (2-core machine).
 
-char: NaCGEC test (5,869 sentences), cold then with the reference M2 cache warm; hypothesis
-sets: the first references, and a seeded perturbation of them. Targets (2-core machine): cold
-under 60 s, warm under 15 s, peak memory under 1 GB.
-word: NaCGEC dev, the 500 raw LLM outputs of the mirror (prompt echoes included), THULAC +
-MaxMatch (the NLPCC 2023 protocol), cold (empty segmentation and M2 caches) then warm.
-Target: cold under 30 s.
-long: single long pairs (bench/long_pairs.py): seconds and peak memory per length, each in a
-fresh process.
-Usage: CGEC_DATA_DIR=../shared/data python bench/score_speed.py [--level char|word|all] [--jobs N] [--limit N]
-       [--long [LENGTH ...]]
+Every row runs `python -m harness score ... --json` as a fresh process, so its time includes the
+import, and peak memory is that process tree's. "cold" means an empty cache directory (nothing
+segmented or aligned before); "warm" reruns the same command on the cache the cold run filled.
+Each row prints seconds, sentences a second, peak memory, and the ratio of ChERRANT's time to
+ours (how many times faster), with the issue's target beside it.
+
+Rows:
+- NaCGEC dev, 500 sentences, the golden `mix` hypotheses, char: ChERRANT 34.3 s; target 25x.
+- NaCGEC test, 5,869 sentences, char, references plus a hypothesis set taking the first reference
+  on even lines and the source on odd ones (TP 3402, FP 0, FN 3381): ChERRANT 464 s; targets
+  100x with the default jobs and 50x with --jobs 1; warm under 5 s.
+- NaCGEC dev word level, THULAC + MaxMatch, the mirror's raw LLM outputs: ChERRANT's word mode
+  with THULAC about 300 s; targets cold under 12 s, warm under 2 s.
+Long single pairs (4,000 / 8,000 / 20,000 characters) are in bench/long_pairs.py.
+Usage: CGEC_DATA_DIR=../shared/data python bench/score_speed.py [--rows dev,test,test-jobs1,word]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from memory import PeakMemory  # noqa: E402
 
-from harness.data import DataSettings, resolve  # noqa: E402
-from harness.inputs import References, load_references  # noqa: E402
-from harness.scoring import score_corpus  # noqa: E402
-
-FILLERS = "的了是在"
-CONFUSED = {"的": "地", "地": "得", "得": "的", "在": "再", "再": "在", "做": "作", "作": "做", "，": "。"}
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO.parent / "shared" / "golden" / "nacgec-dev"
 
 
-def perturb(sentence: str, rng: random.Random) -> str:
-    """One to three random character operations: delete, insert a particle, swap, substitute."""
-    chars = list(sentence)
-    for _ in range(rng.randint(1, 3)):
-        if len(chars) < 3:
-            break
-        at = rng.randrange(len(chars) - 1)
-        op = rng.choice(["delete", "insert", "swap", "substitute"])
-        if op == "delete":
-            del chars[at]
-        elif op == "insert":
-            chars.insert(at, rng.choice(FILLERS))
-        elif op == "swap":
-            chars[at], chars[at + 1] = chars[at + 1], chars[at]
-        else:
-            chars[at] = CONFUSED.get(chars[at], rng.choice(FILLERS))
-    return "".join(chars)
+@dataclass(frozen=True)
+class Row:
+    name: str
+    args: list[str]
+    sentences: int
+    cherrant_s: float | None  # ChERRANT's time for the same work (issue 13), None if not measured
+    target: str
 
 
-def timed(label: str, references: References, hypotheses: list[str], settings: DataSettings, jobs: int) -> float:
+def even_reference_odd_source(path: Path, out: Path) -> Path:
+    """The issue's NaCGEC test hypothesis set."""
+    lines = []
+    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        fields = line.split("\t")
+        lines.append(fields[2] if index % 2 == 0 else fields[1])
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def rows(work: Path) -> list[Row]:
+    data = Path(os.environ.get("CGEC_DATA_DIR", REPO.parent / "shared" / "data"))
+    test_hyp = even_reference_odd_source(data / "nacgec" / "nacgec.test.ref.para", work / "test.hyp")
+    return [
+        Row("dev", ["--hyp", str(GOLDEN / "hyp.mix.txt"), "--ref", "nacgec-dev", "--level", "char"], 500, 34.3,
+            ">= 25x (1.4 s)"),
+        Row("test", ["--hyp", str(test_hyp), "--ref", "nacgec-test", "--level", "char"], 5869, 464.0,
+            ">= 100x (4.6 s); warm < 5 s"),
+        Row("test-jobs1", ["--hyp", str(test_hyp), "--ref", "nacgec-test", "--level", "char", "--jobs", "1"], 5869,
+            464.0, ">= 50x (9.3 s)"),
+        Row("word", ["--hyp", "llm-goodgap", "--ref", "nacgec-dev", "--level", "word"], 500, 300.0,
+            "cold < 12 s, warm < 2 s"),
+    ]
+
+
+def timed(row: Row, cache: Path, label: str) -> None:
+    env = dict(os.environ, CGEC_CACHE_DIR=str(cache))
+    command = [sys.executable, "-m", "harness", "score", *row.args, "--json", "--quiet"]
     start = time.perf_counter()
-    score = score_corpus(references.sources, hypotheses, references.targets, "char", settings=settings, jobs=jobs)
+    with PeakMemory() as memory:
+        result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    print(f"  {label:<24} {seconds:7.2f} s  {len(hypotheses) / seconds:8.1f} sent/s   "
-          f"TP/FP/FN {score.tp}/{score.fp}/{score.fn}  F0.5 {score.f05:.4f}")
-    return seconds
-
-
-def word_level(jobs: int) -> None:
-    with tempfile.TemporaryDirectory() as cache:
-        settings = DataSettings.from_env(cache_dir=cache)
-        references = load_references(resolve("nacgec/nacgec.dev.ref.para", settings))
-        from harness.textfile import read_lines
-
-        hypotheses = read_lines(resolve("outputs/llm-goodgap.nacgec-dev.txt", settings))
-        print(f"NaCGEC dev: {len(references)} sentences, raw LLM outputs; THULAC + MaxMatch; jobs={jobs}")
-        with PeakMemory() as memory:
-            for label in ("cold (empty caches)", "warm (segmentations and M2 cached)"):
-                start = time.perf_counter()
-                score = score_corpus(references.sources, hypotheses, references.targets, "word", "maxmatch",
-                                     "thulac", settings=settings, jobs=jobs)
-                seconds = time.perf_counter() - start
-                print(f"  {label:<36} {seconds:7.2f} s  {len(hypotheses) / seconds:8.1f} sent/s   "
-                      f"P/R/F0.5 {score.precision:.4f}/{score.recall:.4f}/{score.f:.4f}"
-                      + (f"  (target < 30 s, ratio {seconds / 30:.2f})" if label.startswith("cold") else ""))
-        print(f"peak memory {memory.peak_mib:.0f} MiB (process and workers)")
+    if result.returncode != 0:
+        raise SystemExit(f"{row.name}: {result.stderr.strip()}")
+    scores = json.loads(result.stdout)
+    level = "char" if "char" in scores else "word"
+    counts = "/".join(str(scores[level][k]) for k in ("tp", "fp", "fn"))
+    ratio = f"{row.cherrant_s / seconds:6.1f}x ChERRANT" if row.cherrant_s else ""
+    print(f"  {row.name:<11} {label:<5} {seconds:7.2f} s  {row.sentences / seconds:8.1f} sent/s  "
+          f"{memory.peak_mib:6.0f} MiB  {ratio:<18} TP/FP/FN {counts:<15} target {row.target}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--level", choices=["char", "word", "all"], default="all")
-    parser.add_argument("--jobs", type=int, default=None)
-    parser.add_argument("--limit", type=int, default=None, help="first N sentences only (char)")
-    parser.add_argument("--long", type=int, nargs="*", metavar="LENGTH",
-                        help="only single long pairs of these lengths (default 4000 8000 20000)")
+    parser.add_argument("--rows", default="dev,test,test-jobs1,word", help="which rows, comma-separated")
     args = parser.parse_args()
-    if args.long is not None:
-        from long_pairs import report
-
-        report(args.long or [4000, 8000, 20000])
-        return
-    jobs = args.jobs or 2
-    if args.level in ("word", "all"):
-        word_level(jobs)
-    if args.level in ("char", "all"):
-        char_level(jobs, args.limit)
-
-
-def char_level(jobs: int, limit: int | None) -> None:
-
-    with tempfile.TemporaryDirectory() as cache:
-        settings = DataSettings.from_env(cache_dir=cache)
-        references = load_references(resolve("nacgec/nacgec.test.ref.para", settings))
-        if limit:
-            references = References(references.path, references.sources[:limit], references.targets[:limit])
-        first_refs = [targets[0] for targets in references.targets]
-        rng = random.Random(20231123)
-        perturbed = [perturb(t, rng) for t in first_refs]
-        n = len(references)
-        n_refs = sum(len(t) for t in references.targets)
-        print(f"NaCGEC test: {n} sentences, {n_refs} references; jobs={jobs}")
-
-        with PeakMemory() as memory:
-            print("cold (empty reference cache; the first set extracts and caches the references):")
-            cold = timed("references as hypotheses", references, first_refs, settings, jobs)
-            cold += timed("perturbed", references, perturbed, settings, jobs)
-            print("warm (reference M2 from the cache):")
-            warm = timed("references as hypotheses", references, first_refs, settings, jobs)
-            warm += timed("perturbed", references, perturbed, settings, jobs)
-
-    print(f"cold total {cold:.2f} s ({2 * n / cold:.1f} sent/s; target < 60 s, ratio {cold / 60:.2f})")
-    print(f"warm total {warm:.2f} s ({2 * n / warm:.1f} sent/s; target < 15 s, ratio {warm / 15:.2f})")
-    print(f"peak memory {memory.peak_mib:.0f} MiB (process and workers; target < 1024 MiB, "
-          f"ratio {memory.peak_mib / 1024:.2f})")
+    wanted = args.rows.split(",")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        print(f"{os.cpu_count()} cores; each run a fresh process, import included")
+        for row in rows(work):
+            if row.name not in wanted:
+                continue
+            cache = work / f"cache-{row.name}"  # cold: nothing segmented or aligned yet
+            timed(row, cache, "cold")
+            timed(row, cache, "warm")  # the same command on the cache the cold run filled
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 
 CHAR_META = "resources/char_meta.txt"  # FASPell's character table (word-level S:SPELL)
-PARALLEL_MIN_SENTENCES = 64  # below this many sentences a process pool costs more than it saves
+PARALLEL_MIN_PAIRS = 1500  # below this many pairs a process pool costs more than it saves (measured on 2 cores)
 LEVELS = ("char", "word")
 WORD_SCORERS = ("maxmatch", "cherrant")
 SEGMENTERS = ("thulac", "jieba")
@@ -91,27 +91,41 @@ def _extract_one(pair: Pair) -> Block:
     return _WORKER["scorer"].extract([pair])[0]
 
 
-def pooled(scorer: ChERRANT, jobs: int | None, progress: bool = False):
+class Workers:
     """An `extract` for metrics' scorers that spreads the pairs over `jobs` processes (forked,
-    so the lexicon is shared, not copied); small batches stay in this process. `progress`
-    shows a bar on stderr (when it is a terminal)."""
-    jobs = jobs or os.cpu_count() or 1
+    so the lexicon is shared, not copied). The pool starts on the first batch big enough to pay
+    for it and serves every later one (references, then hypotheses); smaller batches stay in
+    this process. Use it as a context manager. `progress` shows a bar on stderr (on a terminal)."""
 
-    def extract(pairs: Sequence[Pair]) -> list[Block]:
-        bar = tqdm(total=len(pairs), desc=f"aligning ({scorer.recipe.level})", unit="pair", leave=False,
-                   disable=None if progress and len(pairs) >= PARALLEL_MIN_SENTENCES else True)
-        try:
-            if jobs <= 1 or len(pairs) < PARALLEL_MIN_SENTENCES:
-                return [_counted(bar, block) for block in map(lambda pair: scorer.extract([pair])[0], pairs)]
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            chunk = max(1, min(32, len(pairs) // (jobs * 4)))
-            with context.Pool(jobs, initializer=_init_worker, initargs=(scorer,)) as pool:
-                return [_counted(bar, block) for block in pool.imap(_extract_one, pairs, chunksize=chunk)]
-        finally:
-            bar.close()
+    def __init__(self, scorer: ChERRANT, jobs: int | None, progress: bool = False,
+                 min_pairs: int = PARALLEL_MIN_PAIRS) -> None:
+        self.scorer = scorer
+        self.jobs = jobs or os.cpu_count() or 1
+        self.progress = progress
+        self.min_pairs = min_pairs
+        self._pool = None
 
-    return extract
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def __call__(self, pairs: Sequence[Pair]) -> list[Block]:
+        bar = tqdm(total=len(pairs), desc=f"aligning ({self.scorer.recipe.level})", unit="pair", leave=False,
+                   disable=None if self.progress and len(pairs) >= PARALLEL_MIN_PAIRS else True)
+        with bar:
+            if self.jobs <= 1 or len(pairs) < self.min_pairs:
+                return [_counted(bar, self.scorer.extract([pair])[0]) for pair in pairs]
+            if self._pool is None:
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+                self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.scorer,))
+            chunk = max(1, min(32, len(pairs) // (self.jobs * 4)))
+            return [_counted(bar, block) for block in self._pool.imap(_extract_one, pairs, chunksize=chunk)]
 
 
 def _counted(bar: tqdm, value):
@@ -124,7 +138,7 @@ def _counted(bar: tqdm, value):
 
 
 def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references: Sequence[Sequence[str]],
-                            cache_dir: Path | None, jobs: int | None, progress: bool = False) -> list[Block]:
+                            cache_dir: Path | None, extract: Workers) -> list[Block]:
     """The references' blocks, from the cache when this recipe has seen these references
     before (stored as M2 text, keyed by the recipe's extraction key and the references)."""
     path = None
@@ -135,7 +149,7 @@ def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references
         path = cache_dir / "m2" / f"{digest.hexdigest()}.{scorer.recipe.name}.m2"
         if path.is_file():
             return read_blocks(path.read_text(encoding="utf-8"))
-    blocks = scorer.reference_blocks(sources, references, pooled(scorer, jobs, progress))
+    blocks = scorer.reference_blocks(sources, references, extract)
     if path is not None:
         try:
             atomic_write_text(path, format_blocks(blocks))
@@ -204,13 +218,13 @@ def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: 
     """One scorer's score, references taken from the cache and extraction done in the pool.
     The references are aligned with their own sources (`reference_sources`, by default the
     hypotheses' `sources`), each hypothesis with its own."""
-    if reference_blocks is None:
-        if references is None:
-            raise HarnessError("scoring needs references: lists of corrections, or the blocks of an M2 file")
-        reference_blocks = cached_reference_blocks(scorer.aligner, reference_sources or sources, references,
-                                                   cache_dir, jobs, progress)
-    return scorer.corpus_score(sources, hypotheses, references, reference_blocks,
-                               pooled(scorer.aligner, jobs, progress), hypothesis_blocks)
+    with Workers(scorer.aligner, jobs, progress) as extract:
+        if reference_blocks is None:
+            if references is None:
+                raise HarnessError("scoring needs references: lists of corrections, or the blocks of an M2 file")
+            reference_blocks = cached_reference_blocks(scorer.aligner, reference_sources or sources, references,
+                                                       cache_dir, extract)
+        return scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks)
 
 
 def score_corpus(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[Sequence[str]],

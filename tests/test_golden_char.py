@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scoring import LexiconTexts, pooled, score_corpus
+from harness.scoring import LexiconTexts, Workers, score_corpus
 from metrics.m2 import format_blocks
 from metrics.scorers import ChERRANT
 
@@ -27,7 +27,8 @@ def scored(golden, dev_references, dev_settings):
 
 def test_reference_m2_equals_golden_byte_for_byte(golden, dev_references, dev_settings):
     scorer = ChERRANT(LexiconTexts.load(dev_settings, char_meta=False).lexicon())
-    blocks = scorer.reference_blocks(dev_references.sources, dev_references.targets, pooled(scorer, 2))
+    with Workers(scorer, 2, min_pairs=1) as extract:  # references in worker processes (the pool's path)
+        blocks = scorer.reference_blocks(dev_references.sources, dev_references.targets, extract)
     assert format_blocks(blocks) == (golden / "ref.char.m2").read_text(encoding="utf-8")
 
 

@@ -5,7 +5,9 @@ sample files have such a line), hypothesis M2 files, strict reference files, and
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import fields
@@ -176,8 +178,17 @@ def test_the_wheel_scores_from_another_directory(tmp_path, cli_env, shared_data)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    source = tmp_path / "checkout"  # what git tracks, built outside the working tree (no build/ left in it)
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for relpath in filter(None, tracked.decode().split("\0")):
+        target = source / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / relpath).is_symlink():
+            target.symlink_to(os.readlink(REPO / relpath))
+        else:
+            shutil.copy2(REPO / relpath, target)
     install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                              "--no-index", str(REPO)], capture_output=True, text=True, timeout=600)
+                              "--no-index", str(source)], capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -195,3 +206,19 @@ def test_the_wheel_scores_from_another_directory(tmp_path, cli_env, shared_data)
     table = subprocess.run([str(venv / "bin" / "cgec-harness"), "table", "--runs", str(REPO / "results" / "runs")],
                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert table.returncode == 0 and "GrammarGPT" in table.stdout, table.stderr
+
+
+@pytest.mark.slow
+def test_per_sentence_counts_are_the_same_for_any_number_of_worker_processes(mix, dev_references, dev_settings):
+    """Extraction in 1, 2 or 4 processes (the pool forced even for 500 sentences), then the
+    sequential choice of references: every sentence's counts and chosen reference agree."""
+    from harness.scoring import LexiconTexts, Workers
+    from metrics.scorers import ChERRANT
+
+    scorer = ChERRANT(LexiconTexts.load(dev_settings, char_meta=False).lexicon())
+    results = []
+    for jobs in (1, 2, 4):
+        with Workers(scorer, jobs, min_pairs=1) as extract:
+            score = scorer.corpus_score(dev_references.sources, mix, dev_references.targets, extract=extract)
+        results.append([(s.ref, s.tp, s.fp, s.fn, s.types) for s in score.per_sentence])
+    assert results[0] == results[1] == results[2]
