@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from harness import __version__
 from harness.data import DataSettings, resolve_input
@@ -15,6 +15,8 @@ from harness.errors import HarnessError
 from harness.redact import redact
 
 # Commands import what they need when they run: `table` or `--help` should not load the scorer.
+if TYPE_CHECKING:
+    from harness.scoring import ScoreSet, ScoringOptions
 
 
 def cmd_score(args: argparse.Namespace) -> int:

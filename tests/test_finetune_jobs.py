@@ -103,7 +103,7 @@ def test_following_again_resumes_without_repeating_events(tmp_path, cli_env):
     # An existing config is never overwritten: the new one gets a free name, said once.
     assert mine.read_text(encoding="utf-8") == "# my own config, with ${VARS} and comments\nname: again\n"
     written = tmp_path / "configs" / "again-2.yaml"
-    assert f"{mine} exists and is left as it is" in first.stdout and f"run config for ft:" in first.stdout
+    assert f"{mine} exists and is left as it is" in first.stdout and "run config for ft:" in first.stdout
     assert str(written) in first.stdout and str(written) in second.stdout
     assert yaml.safe_load(written.read_text(encoding="utf-8"))["model"]["model"].startswith("ft:")
     assert sorted(p.name for p in mine.parent.iterdir()) == ["again-2.yaml", "again.yaml"]

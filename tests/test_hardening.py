@@ -4,7 +4,6 @@ error naming the file (and line or key), exit code 2, no traceback, nothing half
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess

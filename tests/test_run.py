@@ -141,7 +141,7 @@ def test_malformed_empty_and_timed_out_answers_fail_the_item_not_the_run(fault, 
     recs = records(out)
     assert all(r["error"] and reason in r["error"] for r in recs)
     assert "failed ids (20)" in result.stdout and "--retry-failed" in result.stdout
-    assert f"every item failed (20):\n     20  " in result.stdout and "| char" not in result.stdout  # no table
+    assert "every item failed (20):\n     20  " in result.stdout and "| char" not in result.stdout  # no table
     metrics = json.loads((out / "srv" / "metrics.json").read_text())
     assert metrics["failed"] == N_ITEMS and metrics["complete"] is False
     assert "Traceback" not in result.stderr
