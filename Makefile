@@ -14,9 +14,9 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install -e '.[test,plot]'
 
-# The fast loop (under 2 minutes on 2 cores): unit tests and small end-to-end ones.
+# The fast loop (under 2 minutes on 2 cores): unit tests and small end-to-end ones, two at a time.
 test:
-	$(PYTHON) -m pytest -m "not slow and not local"
+	$(PYTHON) -m pytest -n 2 -m "not slow and not local"
 
 # Everything, golden and slow end-to-end tests included (CI runs this).
 test-all:

@@ -22,6 +22,7 @@ DEFAULT_MANIFEST_PATH = packaged("manifest.yaml")
 
 DOWNLOAD_TIMEOUT_S = 60
 _CHUNK = 1 << 16
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 5x faster
 
 _REQUIRED_FILE_KEYS = ("url", "sha256", "size", "licence", "citation", "description")
 _OPTIONAL_FILE_KEYS = ("encoding", "line_endings")
@@ -186,7 +187,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
             path=where,
         )
     try:
-        raw = yaml.safe_load(where.read_text(encoding="utf-8"))
+        raw = yaml.load(where.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

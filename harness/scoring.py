@@ -23,18 +23,21 @@ from harness.atomic import atomic_write_text
 from harness.data import DataSettings, resolve
 from harness.errors import HarnessError
 from harness.segmentation import PretaggedTokenizer, segment_all
+from metrics import maxmatch
 from metrics.edit import Block
 from metrics.m2 import format_blocks, read_blocks
 from metrics.normalise import TargetNormaliser, remove_whitespace
 from metrics.compare import EditFilter
 from metrics.score import DEFAULT_BETA, Score
 from metrics.scorers import ChERRANT, MaxMatch, Pair
-from metrics.zh.charmeta import CharMeta, CharMetaError, parse_char_meta
+from metrics.zh.charmeta import CharMeta, CharMetaError, LazyCharMeta, parse_char_meta
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 
 CHAR_META = "resources/char_meta.txt"  # FASPell's character table (word-level S:SPELL)
 PARALLEL_MIN_PAIRS = 1500  # below this many pairs a process pool costs more than it saves (measured on 2 cores)
+# MaxMatch spends ~3 ms a sentence (NaCGEC dev, raw LLM outputs: 1.9 s in one process, 1.0 s in two)
+PARALLEL_MIN_SENTENCES_MAXMATCH = 200
 LEVELS = ("char", "word")
 WORD_SCORERS = ("maxmatch", "cherrant")
 SEGMENTERS = ("thulac", "jieba")
@@ -43,13 +46,14 @@ SEGMENTERS = ("thulac", "jieba")
 @dataclass(frozen=True)
 class LexiconTexts:
     """The resource files, read: small, picklable, enough to rebuild a Lexicon anywhere.
-    `char_meta` (FASPell's table, parsed) is only needed for the word-level S:SPELL label, so
-    char-level callers skip loading it."""
+    `char_meta` (FASPell's table, its text) is only needed for the word-level S:SPELL label, so
+    char-level callers skip reading it, and it is parsed only when a label needs it."""
 
     cilin: str
     confusion: str
-    char_meta: dict[str, CharMeta] | None = None
+    char_meta: str | None = None
     char_meta_sha256: str | None = None
+    char_meta_path: Path | None = None
 
     @classmethod
     def load(cls, settings: DataSettings, char_meta: bool = True) -> "LexiconTexts":
@@ -60,20 +64,26 @@ class LexiconTexts:
         path = resolve(CHAR_META, settings)
         data = path.read_bytes()
         try:
-            table = parse_char_meta(data.decode("utf-8"))
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise HarnessError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
-        except CharMetaError as exc:
-            raise HarnessError(exc.reason, path, exc.line) from None
-        return cls(cilin, confusion, table, hashlib.sha256(data).hexdigest())
+        return cls(cilin, confusion, text, hashlib.sha256(data).hexdigest(), path)
 
     def lexicon(self) -> Lexicon:
         return Lexicon.from_texts(self.cilin, self.confusion)
 
+    def char_meta_table(self) -> dict[str, CharMeta]:
+        """FASPell's table, parsed; a malformed line is an error naming the file and line."""
+        try:
+            return parse_char_meta(self.char_meta or "")
+        except CharMetaError as exc:
+            raise HarnessError(exc.reason, self.char_meta_path, exc.line) from None
+
     def spelling(self) -> SpellingCheck:
         """ChERRANT's S:SPELL rule, named by the table's sha256 in signatures and cache keys."""
-        name = f"faspell-{self.char_meta_sha256[:12]}" if self.char_meta_sha256 else None
-        return SpellingCheck(self.char_meta, name=name)
+        if self.char_meta is None:
+            return SpellingCheck()
+        return SpellingCheck(LazyCharMeta(self.char_meta_table), name=f"faspell-{self.char_meta_sha256[:12]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,11 +101,18 @@ def _extract_one(pair: Pair) -> Block:
     return _WORKER["scorer"].extract([pair])[0]
 
 
+def _evaluate_indexed(item: tuple[int, tuple]) -> tuple[int, tuple]:
+    index, job = item
+    return index, maxmatch.evaluate_sentence(*job)
+
+
 class Workers:
     """An `extract` for metrics' scorers that spreads the pairs over `jobs` processes (forked,
-    so the lexicon is shared, not copied). The pool starts on the first batch big enough to pay
-    for it and serves every later one (references, then hypotheses); smaller batches stay in
-    this process. Use it as a context manager. `progress` shows a bar on stderr (on a terminal)."""
+    so the scorer is inherited, not pickled; a table it parses on first use is parsed in each
+    worker, in parallel), and MaxMatch's `evaluate`. The pool starts on the first batch big
+    enough to pay for it and serves every later one (references, hypotheses, matching);
+    smaller batches stay in this process. Use it as a context manager. `progress` shows a bar
+    on stderr (on a terminal)."""
 
     def __init__(self, scorer: ChERRANT, jobs: int | None, progress: bool = False,
                  min_pairs: int = PARALLEL_MIN_PAIRS) -> None:
@@ -120,12 +137,30 @@ class Workers:
         with bar:
             if self.jobs <= 1 or len(pairs) < self.min_pairs:
                 return [_counted(bar, self.scorer.extract([pair])[0]) for pair in pairs]
-            if self._pool is None:
-                methods = multiprocessing.get_all_start_methods()
-                context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-                self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.scorer,))
             chunk = max(1, min(32, len(pairs) // (self.jobs * 4)))
-            return [_counted(bar, block) for block in self._pool.imap(_extract_one, pairs, chunksize=chunk)]
+            return [_counted(bar, block) for block in self._started().imap(_extract_one, pairs, chunksize=chunk)]
+
+    def evaluate(self, jobs: Sequence[tuple]) -> list[tuple]:
+        """MaxMatch's per-sentence matching (`maxmatch.Evaluate`), one sentence per task: a
+        few long hypotheses cost as much as hundreds of short ones."""
+        bar = tqdm(total=len(jobs), desc="matching (word)", unit="sentence", leave=False,
+                   disable=None if self.progress and len(jobs) >= PARALLEL_MIN_SENTENCES_MAXMATCH else True)
+        with bar:
+            if self.jobs <= 1 or len(jobs) < PARALLEL_MIN_SENTENCES_MAXMATCH:
+                return [_counted(bar, maxmatch.evaluate_sentence(*job)) for job in jobs]
+            # longest first, so that no worker is left with a long one at the end
+            order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1].source) * len(jobs[i][0]))
+            out: list = [None] * len(jobs)
+            for index, counts in self._started().imap_unordered(_evaluate_indexed, [(i, jobs[i]) for i in order]):
+                out[index] = _counted(bar, counts)
+            return out
+
+    def _started(self):
+        if self._pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = context.Pool(self.jobs, initializer=_init_worker, initargs=(self.scorer,))
+        return self._pool
 
 
 def _counted(bar: tqdm, value):
@@ -224,6 +259,9 @@ def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: 
                 raise HarnessError("scoring needs references: lists of corrections, or the blocks of an M2 file")
             reference_blocks = cached_reference_blocks(scorer.aligner, reference_sources or sources, references,
                                                        cache_dir, extract)
+        if isinstance(scorer, MaxMatch):
+            return scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks,
+                                       evaluate=extract.evaluate)
         return scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks)
 
 
@@ -287,7 +325,6 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, 
     """MaxMatch against a word-level gold M2 file, as M2Scorer is used: hypotheses segmented
     here, gold read as given (its signature names the file by its sha256; unofficial)."""
     from harness.textfile import read_text
-    from metrics import maxmatch
 
     text = read_text(gold_path)
     try:
@@ -300,8 +337,10 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, 
     cache_dir = settings.cache_dir if use_cache else None
     sentences = {remove_whitespace(h) for h in hypotheses}
     scorer = build_scorers(("word",), "maxmatch", segmenter, settings, sentences, cache_dir, jobs, options)["word"]
-    return scorer.corpus_score(["".join(g.source) for g in gold], hypotheses, None,
-                               gold=gold, gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}")
+    with Workers(scorer.aligner, jobs) as pool:
+        return scorer.corpus_score(["".join(g.source) for g in gold], hypotheses, None, gold=gold,
+                                   gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+                                   evaluate=pool.evaluate)
 
 
 def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,

@@ -44,7 +44,7 @@ No whitespace or case is ignored (the original's default).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -764,12 +764,22 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
     return MaxMatchResult(int(total_c), int(total_e), int(total_g), p, r, f, tuple(chosen))
 
 
+Evaluate = Callable[[Sequence[tuple[Sequence[str] | str, GoldSentence, int]]], list[tuple[AnnotatorCounts, ...]]]
+
+
+def evaluate_all(jobs: Sequence[tuple[Sequence[str] | str, GoldSentence, int]]) -> list[tuple[AnnotatorCounts, ...]]:
+    """`evaluate_sentence` of each (hypothesis, gold, max_unchanged_words), here and now."""
+    return [evaluate_sentence(*job) for job in jobs]
+
+
 def score(hypotheses: Sequence[Sequence[str]] | Sequence[str], gold: Sequence[GoldSentence],
-          beta: float = 0.5, max_unchanged_words: int = 2) -> MaxMatchResult:
+          beta: float = 0.5, max_unchanged_words: int = 2, evaluate: Evaluate | None = None) -> MaxMatchResult:
     """M2Scorer's corpus score of `hypotheses` against `gold`, one hypothesis per gold
     sentence. A hypothesis is a line of space-separated tokens (split on any whitespace, as
-    M2Scorer does) or a token list, read as the line " ".join(tokens)."""
+    M2Scorer does) or a token list, read as the line " ".join(tokens). `evaluate` may spread
+    the sentences over processes (each is independent; the annotator choice, which depends on
+    the running totals, is made here afterwards, in order)."""
     if len(hypotheses) != len(gold):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(gold)} gold sentences")
-    per_sentence = [evaluate_sentence(h, g, max_unchanged_words) for h, g in zip(hypotheses, gold)]
-    return choose_annotators(per_sentence, beta)
+    jobs = [(h, g, max_unchanged_words) for h, g in zip(hypotheses, gold)]
+    return choose_annotators((evaluate or evaluate_all)(jobs), beta)

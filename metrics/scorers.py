@@ -183,9 +183,11 @@ class MaxMatch:
     def corpus_score(self, sources: Sequence[str], hypotheses: Sequence[str],
                      references: Sequence[Sequence[str]] | None, reference_blocks: Sequence[Block] | None = None,
                      extract: Extract | None = None, hypothesis_blocks: Sequence[Block] | None = None,
-                     gold: Sequence[maxmatch.GoldSentence] | None = None, gold_name: str | None = None) -> Score:
+                     gold: Sequence[maxmatch.GoldSentence] | None = None, gold_name: str | None = None,
+                     evaluate: maxmatch.Evaluate | None = None) -> Score:
         """`gold`: an M2Scorer gold read from a file (named `gold_name` in the signature) in
-        place of the one made from the references."""
+        place of the one made from the references. `evaluate`: how the sentences are matched
+        (`maxmatch.evaluate_all` by default; the harness passes a process pool)."""
         if hypothesis_blocks is not None:
             raise ValueError("MaxMatch segments the hypotheses itself: give sentences, not blocks")
         _check_lengths(sources, hypotheses, references)
@@ -199,7 +201,7 @@ class MaxMatch:
             ref_blocks = tuple(reference_blocks)
             gold = maxmatch.gold_from_blocks(ref_blocks)
         segmented = self.segment(hypotheses)
-        result = maxmatch.score(segmented, gold, recipe.beta, recipe.max_unchanged)
+        result = maxmatch.score(segmented, gold, recipe.beta, recipe.max_unchanged, evaluate)
         return Score(
             method="maxmatch", level="word", tp=result.correct, fp=result.proposed - result.correct,
             fn=result.gold - result.correct, precision=result.precision, recall=result.recall, f=result.f,

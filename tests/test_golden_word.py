@@ -85,3 +85,15 @@ def test_thulac_segmented_hypotheses_equal_golden(name, golden, hypotheses, dev_
     ours = [" ".join(word for word, _ in tagged[h]) if h else "" for h in cleaned]
     gold = (golden / f"hyp.{name}.thulac.txt").read_text(encoding="utf-8").split("\n")[:500]
     assert ours == gold
+
+
+def test_maxmatch_per_sentence_results_are_the_same_for_any_number_of_worker_processes(
+        dev_references, hypotheses, dev_settings, scorers):
+    """The raw LLM outputs (the longest hypotheses) matched in 1, 2 and 4 processes (the pool
+    starts at 200 sentences): every sentence's annotator, counts and edits agree."""
+    results = []
+    for jobs in (1, 2, 4):
+        score = score_with(scorers[1], dev_references.sources, hypotheses["llm"], dev_references.targets,
+                           cache_dir=dev_settings.cache_dir, jobs=jobs)
+        results.append([(s.ref, s.tp, s.fp, s.fn, s.hyp_edits) for s in score.per_sentence])
+    assert results[0] == results[1] == results[2]

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from functools import cached_property
 
 
-@dataclass(frozen=True)
 class Lexicon:
     """Tongyici Cilin codes and the character confusion sets.
 
     `semantic` maps a word to its Cilin code split into (code[0], code[1], code[2:4]);
-    `confusion` maps a character to the list of characters confusable with it.
+    `confusion` maps a character to the list of characters confusable with it. Built from the
+    texts, each table is parsed when first used: rescoring from cached alignments needs neither.
     """
 
-    semantic: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    confusion: dict[str, list[str]] = field(default_factory=dict)
+    def __init__(self, semantic: dict[str, tuple[str, str, str]] | None = None,
+                 confusion: dict[str, list[str]] | None = None) -> None:
+        self._texts = ("", "")
+        if semantic is not None:
+            self.__dict__["semantic"] = semantic
+        if confusion is not None:
+            self.__dict__["confusion"] = confusion
 
     @classmethod
     def from_texts(cls, cilin_text: str, confusion_text: str) -> "Lexicon":
-        return cls(parse_cilin(cilin_text), parse_confusion(confusion_text))
+        lexicon = cls()
+        lexicon._texts = (cilin_text, confusion_text)
+        return lexicon
+
+    @cached_property
+    def semantic(self) -> dict[str, tuple[str, str, str]]:
+        return parse_cilin(self._texts[0])
+
+    @cached_property
+    def confusion(self) -> dict[str, list[str]]:
+        return parse_confusion(self._texts[1])
 
 
 def parse_cilin(text: str) -> dict[str, tuple[str, str, str]]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
 
-from pypinyin import lazy_pinyin
-
 from metrics.zh.tokens import MISSING_COMPONENT, Token
 
 # SCORING.md section 2: THULAC tag -> LTP tag; anything else -> x.
@@ -124,4 +122,6 @@ class WordTokenizer:
         return out
 
     def __call__(self, sentence: str) -> list[Token]:
+        from pypinyin import lazy_pinyin  # imported when first needed (see metrics.zh.tokens)
+
         return [Token(word, tag, tuple(lazy_pinyin(word))) for word, tag in self.tagged(sentence)]

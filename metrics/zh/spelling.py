@@ -11,9 +11,10 @@ depend on it.
 
 from __future__ import annotations
 
-from pypinyin import Style, pinyin
+from collections.abc import Mapping
 
 from metrics.zh.charmeta import CharMeta, shape_similarity, sound_similarity
+from metrics.zh.readings import Readings
 
 THRESHOLD = 0.8
 
@@ -21,13 +22,14 @@ THRESHOLD = 0.8
 class SpellingCheck:
     """`check(source_span, target_span)`; readings and pair verdicts memoised per instance."""
 
-    def __init__(self, char_meta: dict[str, CharMeta] | None = None, threshold: float = THRESHOLD,
+    def __init__(self, char_meta: Mapping[str, CharMeta] | None = None, threshold: float = THRESHOLD,
                  name: str | None = None) -> None:
         self.char_meta = char_meta
         # How the signature names the rule: pass the table's identity (e.g. `faspell-<sha256 prefix>`).
         self.name = name or ("faspell" if char_meta is not None else "readings")
         self.threshold = threshold
         self._readings: dict[str, frozenset[str]] = {}
+        self._pinyin = Readings()
         self._pairs: dict[tuple[str, str], bool] = {}
 
     @property
@@ -37,7 +39,7 @@ class SpellingCheck:
     def readings(self, char: str) -> frozenset[str]:
         found = self._readings.get(char)
         if found is None:
-            found = self._readings[char] = frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+            found = self._readings[char] = frozenset(self._pinyin(char))
         return found
 
     def similar(self, a: str, b: str) -> bool:

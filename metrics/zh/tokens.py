@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pypinyin import Style, pinyin
+from metrics.zh.readings import Readings
 
 MISSING_COMPONENT = "[缺失成分]"
 
@@ -25,15 +25,8 @@ class CharTokenizer:
     """
 
     def __init__(self) -> None:
-        self._readings: dict[str, tuple[str, ...]] = {}
+        self.readings = Readings()
         self._tokens: dict[str, Token] = {}
-
-    def readings(self, text: str) -> tuple[str, ...]:
-        found = self._readings.get(text)
-        if found is None:
-            found = tuple(pinyin(text, style=Style.NORMAL, heteronym=True)[0])
-            self._readings[text] = found
-        return found
 
     def token(self, text: str) -> Token:
         found = self._tokens.get(text)
