@@ -89,7 +89,7 @@ def test_manifest_lists_exactly_the_files_of_the_mirror_table(shared_data: Path,
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("|") and cells[0] not in ("file", "") and not set(cells[0]) <= {"-"}:
             table_files.add(cells[0])
-    assert len(table_files) == 12
+    assert len(table_files) == 24
     assert set(manifest.files) == table_files
 
 
