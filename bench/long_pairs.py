@@ -30,8 +30,8 @@ TARGETS = {4000: (5.0, 300.0), 8000: (20.0, 1024.0)}  # seconds, MiB
 
 def long_source(length: int) -> str:
     """The first `length` characters of the NaCGEC test sources joined in file order."""
-    from harness.data import DataSettings, resolve
-    from harness.inputs import load_references
+    from harness.data.manifest import DataSettings, resolve
+    from harness.data.inputs import load_references
 
     references = load_references(resolve("nacgec/nacgec.test.ref.para", DataSettings.from_env()))
     text = ""
@@ -63,8 +63,8 @@ def peak_rss_mib() -> float:
 
 def run_one(length: int) -> dict:
     """Align one pair of `length` characters in this process and report figures."""
-    from harness.data import DataSettings
-    from harness.scoring import LexiconTexts
+    from harness.data.manifest import DataSettings
+    from harness.scoring.corpus import LexiconTexts
     from metrics.alignment import align
     from metrics.extract import Extractor
 

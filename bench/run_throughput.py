@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.backends.openai_chat import OpenAIChatBackend  # noqa: E402
-from harness.cache import ResponseCache  # noqa: E402
-from harness.config import ModelSpec  # noqa: E402
-from harness.datasets import Item  # noqa: E402
-from harness.limits import Limits  # noqa: E402
-from harness.runner import RetryPolicy, run_items  # noqa: E402
+from harness.cache.responses import ResponseCache  # noqa: E402
+from harness.config.schema import ModelSpec  # noqa: E402
+from harness.data.datasets import Item  # noqa: E402
+from harness.run.limits import Limits  # noqa: E402
+from harness.run.runner import RetryPolicy, run_items  # noqa: E402
 from tests.servers.server_process import ServerProcess  # noqa: E402
 
 

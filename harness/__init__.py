@@ -15,7 +15,7 @@ __all__ = ["__version__", "score_corpus"]
 def __getattr__(name: str) -> Any:
     # Imported on first use: `python -m harness table` need not load the scorer.
     if name == "score_corpus":
-        from harness.scoring import score_corpus
+        from harness.scoring.corpus import score_corpus
 
         return score_corpus
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from harness import __version__
-from harness.data import DataSettings, resolve_input
-from harness.errors import HarnessError
-from harness.redact import redact
+from harness.data.manifest import DataSettings, resolve_input
+from harness.core.errors import HarnessError
+from harness.core.redact import redact
 
 # Commands import what they need when they run: `table` or `--help` should not load the scorer.
 if TYPE_CHECKING:
-    from harness.scoring import ScoreSet, ScoringOptions
+    from harness.scoring.corpus import ScoreSet, ScoringOptions
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.inputs import load_hypotheses, load_references, refuse_long
-    from harness.scoring import score_levels
+    from harness.data.inputs import load_hypotheses, load_references, refuse_long
+    from harness.scoring.corpus import score_levels
 
     settings = DataSettings.from_env(data_dir=args.data_dir)
     options = scoring_options(args)
@@ -47,7 +47,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.clean:
         if sentences is None:
             raise HarnessError("--clean applies to raw model outputs, not to an M2 file", hypotheses.path)
-        from harness.cleaning import CleaningRules, clean
+        from harness.cleaning.rules import CleaningRules, clean
 
         sentences = tuple(clean(raw, source, CleaningRules()).prediction for raw, source in
                           zip(sentences, hypotheses.sources))
@@ -60,7 +60,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
-    from harness.scoring import ScoringOptions
+    from harness.scoring.corpus import ScoringOptions
     from metrics.compare import EditFilter
 
     types = frozenset(t.strip() for t in (args.filter or "").split(",") if t.strip())
@@ -70,11 +70,11 @@ def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
 
 def score_against_gold(args: argparse.Namespace, settings: DataSettings, options: "ScoringOptions") -> int:
     """M2Scorer's own use: segmented hypotheses against a word-level gold M2."""
-    from harness.scoring import ScoreSet, score_with_gold
+    from harness.scoring.corpus import ScoreSet, score_with_gold
 
     if args.ref is not None or args.level == "char" or args.word_scorer != "maxmatch":
         raise HarnessError("--gold-m2 is M2Scorer's gold: it replaces --ref, at word level with MaxMatch")
-    from harness.textfile import read_lines
+    from harness.core.textfile import read_lines
 
     path = resolve_input(args.hyp, settings, "outputs")
     score = score_with_gold(read_lines(path), Path(args.gold_m2), args.segmenter, settings, args.jobs,
@@ -84,7 +84,7 @@ def score_against_gold(args: argparse.Namespace, settings: DataSettings, options
 
 
 def report_scores(args: argparse.Namespace, score_set: "ScoreSet", sentence_id) -> None:
-    from harness.report import score_table
+    from harness.reports.text import score_table
 
     if args.m2_out is not None:
         write_texts(Path(args.m2_out), score_set)
@@ -119,8 +119,8 @@ def write_texts(out: Path, score_set) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.config import load_config
-    from harness.run import RunOptions, execute
+    from harness.config.schema import load_config
+    from harness.run.execute import RunOptions, execute
 
     config = load_config(args.config, overrides=args.set or ())
     settings = DataSettings.from_env(data_dir=args.data_dir)
@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from harness.table import build_table, render
+    from harness.reports.table import build_table, render
 
     table = build_table(Path(args.runs), args.dataset)
     text = render(table, args.format)
@@ -144,17 +144,17 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from harness.show import show
+    from harness.reports.show import show
 
     print(show(Path(args.run), args.id, DataSettings.from_env(data_dir=args.data_dir)))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.comparison import compare, load_error_types, plot, to_json, to_markdown
-    from harness.data import load_manifest, resolve
-    from harness.datasets import load_run_dataset, manifest_sha256
-    from harness.record import read_record
+    from harness.reports.comparison import compare, load_error_types, plot, to_json, to_markdown
+    from harness.data.manifest import load_manifest, resolve
+    from harness.data.datasets import load_run_dataset, manifest_sha256
+    from harness.record.store import read_record
 
     if len(args.runs) < 2:
         raise HarnessError("compare needs two or more run folders")
@@ -199,7 +199,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from harness.finetune import jobs
 
     if args.action == "prepare":
-        from harness.config import load_config
+        from harness.config.schema import load_config
         from harness.finetune.prepare import prepare
 
         config = load_config(args.config, strict_env=False)
@@ -251,8 +251,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     """What there is to run and score: shipped configs, datasets and stored outputs."""
     from tabulate import tabulate
 
-    from harness.config import load_config
-    from harness.data import load_manifest
+    from harness.config.schema import load_config
+    from harness.data.manifest import load_manifest
 
     configs = []
     for path in sorted(Path(args.configs).glob("*.yaml")):
@@ -278,7 +278,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_serve_local(args: argparse.Namespace) -> int:
     from harness.backends import SERVE_LOCAL_DIR
-    from harness.serve_local import serve
+    from harness.backends.serve_local import serve
 
     identities = DataSettings.from_env().cache_dir / SERVE_LOCAL_DIR
     return serve(args.model, args.port, identities, args.ready_timeout, args.threads, args.chat_format, args.ctx,
@@ -313,7 +313,7 @@ non_negative_int = whole_number(0)
 
 def write_output(path: Path, text: str) -> None:
     """An output file the user named: refused with a one-line error where it cannot be written."""
-    from harness.atomic import atomic_write_text
+    from harness.core.atomic import atomic_write_text
 
     if path.is_dir():
         raise HarnessError("is a folder: give a file name", path)

@@ -86,14 +86,14 @@ def records(out: Path, name: str = "srv") -> list[dict]:
 
 @pytest.fixture(scope="module")
 def dev_settings(shared_data: Path, cache_dir: Path):
-    from harness.data import DataSettings
+    from harness.data.manifest import DataSettings
 
     return DataSettings(data_dir=shared_data, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="module")
 def dev_references(shared_data: Path):
-    from harness.inputs import load_references
+    from harness.data.inputs import load_references
 
     return load_references(shared_data / "nacgec" / "nacgec.dev.ref.para")
 

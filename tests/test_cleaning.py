@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.cleaning import FALLBACK_FLAGS, FLAGS, Cleaned, CleaningRules, clean, similarity, summarise
-from harness.errors import HarnessError
+from harness.cleaning.rules import FALLBACK_FLAGS, FLAGS, Cleaned, CleaningRules, clean, similarity, summarise
+from harness.core.errors import HarnessError
 
 RULES = CleaningRules()
 # NaCGEC dev line 466: a triple negation; the correction drops the last 不.
 SOURCE = "这么感人的一幕，不能不使我不掉下眼泪。"
 FIXED = "这么感人的一幕，不能不使我掉下眼泪。"
-# The prompt of configs/gpt35-base.yaml, as harness.run passes it (system text, user turn without the source).
+# The prompt of configs/gpt35-base.yaml, as harness.run.execute passes it (system text, user turn without the source).
 PROMPT = ("你是一个汉语语法纠错器。请直接输出修改后的句子；如果句子没有错误，原样输出。", "检测这个句子的语法错误：")
 
 

@@ -1,4 +1,4 @@
-"""`harness.comparison`: loading run directories, paired bootstrap, breakdowns, disagreements,
+"""`harness.reports.comparison`: loading run directories, paired bootstrap, breakdowns, disagreements,
 reports. Run directories are written by hand with small consistent counts; one test compares
 real runs when the data mirror is present."""
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.comparison import compare, load_error_types, plot, to_json, to_markdown
-from harness.errors import HarnessError
-from harness.record import read_record as load_run
-from harness.record import write_record
+from harness.reports.comparison import compare, load_error_types, plot, to_json, to_markdown
+from harness.core.errors import HarnessError
+from harness.record.store import read_record as load_run
+from harness.record.store import write_record
 from metrics.compare import Counts, prf
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -208,10 +208,10 @@ def test_plot_writes_a_png(tmp_path, runs):
 @pytest.mark.skipif(not (SHARED_DATA / "nacgec" / "nacgec.dev.ref.para").is_file(),
                     reason=f"data mirror not found at {SHARED_DATA}")
 def test_real_runs_compare_consistently_with_their_metrics(tmp_path):
-    from harness.config import load_config
-    from harness.data import DataSettings
-    from harness.inputs import load_references
-    from harness.run import RunOptions, execute
+    from harness.config.schema import load_config
+    from harness.data.manifest import DataSettings
+    from harness.data.inputs import load_references
+    from harness.run.execute import RunOptions, execute
 
     dev = SHARED_DATA / "nacgec" / "nacgec.dev.ref.para"
     lines = dev.read_text(encoding="utf-8").splitlines()

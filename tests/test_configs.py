@@ -8,10 +8,10 @@ import time
 import pytest
 
 from conftest import REPO
-from harness.config import load_config, parse_config
-from harness.errors import HarnessError
-from harness.limits import TokenBucket
-from harness.prompt import render
+from harness.config.schema import load_config, parse_config
+from harness.core.errors import HarnessError
+from harness.run.limits import TokenBucket
+from harness.run.prompt import render
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 

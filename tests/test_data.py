@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import DataSettings, load_manifest, resolve, sha256_file
-from harness.errors import HarnessError
+from harness.data.manifest import DataSettings, load_manifest, resolve, sha256_file
+from harness.core.errors import HarnessError
 
 SERVER_SCRIPT = Path(__file__).resolve().parent / "servers" / "static_server.py"
 SMALL_FILES = ("outputs/llm-goodgap.nacgec-dev.txt", "nacgec/nacgec.dev.ref.para")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import REPO, run_cli
-from harness.config import load_config
-from harness.prompt import render
+from harness.config.schema import load_config
+from harness.run.prompt import render
 
 
 def test_grammargpt_pairs_become_1061_examples_with_the_prompt_harness_run_sends(tmp_path, cli_env, shared_data):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scoring import LexiconTexts, Workers, score_corpus
+from harness.scoring.corpus import LexiconTexts, Workers, score_corpus
 from metrics.m2 import format_blocks
 from metrics.scorers import ChERRANT
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data import load_manifest
-from harness.scoring import build_scorers, score_with, word_sentences
-from harness.segmentation import segment_all
+from harness.data.manifest import load_manifest
+from harness.scoring.corpus import build_scorers, score_with, word_sentences
+from harness.scoring.segmentation import segment_all
 from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
 from metrics.scorers import MaxMatch

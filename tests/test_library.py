@@ -212,7 +212,7 @@ def test_the_wheel_scores_from_another_directory(tmp_path, cli_env, shared_data)
 def test_per_sentence_counts_are_the_same_for_any_number_of_worker_processes(mix, dev_references, dev_settings):
     """Extraction in 1, 2 or 4 processes (the pool forced even for 500 sentences), then the
     sequential choice of references: every sentence's counts and chosen reference agree."""
-    from harness.scoring import LexiconTexts, Workers
+    from harness.scoring.corpus import LexiconTexts, Workers
     from metrics.scorers import ChERRANT
 
     scorer = ChERRANT(LexiconTexts.load(dev_settings, char_meta=False).lexicon())

@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.config import load_config, parse_config
-from harness.errors import HarnessError
-from harness.inputs import load_hypotheses, load_references
-from harness.record import read_record, write_record
+from harness.config.schema import load_config, parse_config
+from harness.core.errors import HarnessError
+from harness.data.inputs import load_hypotheses, load_references
+from harness.record.store import read_record, write_record
 from metrics.edit import Annotation, Block, Edit
 from metrics.m2 import M2FormatError, format_blocks, read_blocks
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, records, run, run_cli, write_config
-from harness.record import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record, write_record
+from harness.record.store import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record, write_record
 from tests.servers.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import run_cli
 
-from harness.data import load_manifest
+from harness.data.manifest import load_manifest
 
 # 批评 -> 批判 (golden llm sentence 132): 评 and 判 share no pinyin reading; FASPell's table
 # makes them similar in shape and sound (0.533 + 0.45), so ChERRANT calls it S:SPELL.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from conftest import REPO, run_cli
 
-from harness.datasets import manifest_sha256
-from harness.record import write_record
+from harness.data.datasets import manifest_sha256
+from harness.record.store import write_record
 
 PUBLISHED = ["21.08", "10.54", "17.57", "22.09", "10.62", "18.16", "42.42", "16.87", "32.56", "46.67", "18.58",
              "35.84", "36.16", "34.75", "35.87", "36.17", "33.69", "35.65"]

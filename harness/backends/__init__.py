@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.backends.base import Backend, BackendError, Completion
-from harness.config import RunConfig
-from harness.data import DataSettings
+from harness.config.schema import RunConfig
+from harness.data.manifest import DataSettings
 
 # Under the cache directory: the identity files `harness serve-local` publishes.
 SERVE_LOCAL_DIR = "serve-local"

@@ -20,7 +20,7 @@ class BackendError(Exception):
     """A failed request. `retryable` errors (429, 5xx, timeouts, connection errors) are retried
     by the runner, waiting `retry_after` seconds when the server said so; `connection` errors
     (nothing answered) for longer, since a local server may be restarting; `fatal` ones (the
-    key refused) stop the run. `reason` never holds a secret (see harness.redact)."""
+    key refused) stop the run. `reason` never holds a secret (see harness.core.redact)."""
 
     def __init__(self, reason: str, retryable: bool, retry_after: float | None = None, fatal: bool = False,
                  connection: bool = False) -> None:

@@ -21,13 +21,13 @@ from typing import Any
 
 import openai
 
-from harness.atomic import write_json
+from harness.core.atomic import write_json
 from harness.backends.base import BackendError, Completion
 from harness.backends.openai_chat import api_key_for, chat_identity, completion_from, request_error
-from harness.cache import request_key
-from harness.config import ModelSpec
-from harness.errors import HarnessError
-from harness.redact import secret_values
+from harness.cache.responses import request_key
+from harness.config.schema import ModelSpec
+from harness.core.errors import HarnessError
+from harness.core.redact import secret_values
 
 FINAL = {"completed", "failed", "expired", "cancelled"}
 RETRYABLE_END = {"expired", "cancelled"}  # the requests were fine; the batch ran out of time

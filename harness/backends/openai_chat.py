@@ -12,9 +12,9 @@ import openai
 
 from harness.backends import served
 from harness.backends.base import BackendError, Completion
-from harness.config import ModelSpec
-from harness.errors import HarnessError
-from harness.redact import redact, secret_values
+from harness.config.schema import ModelSpec
+from harness.core.errors import HarnessError
+from harness.core.redact import redact, secret_values
 
 LOCAL_PLACEHOLDER_KEY = "not-needed"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import openai
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 # Fields of a /models entry that identify a model and do not change from one request to the next.
 STABLE_FIELDS = ("id", "owned_by", "root", "parent", "max_model_len", "meta")

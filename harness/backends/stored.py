@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import BackendError, Completion
-from harness.config import ModelSpec
-from harness.data import DataSettings, load_manifest, resolve, sha256_file
-from harness.errors import HarnessError
-from harness.textfile import read_lines
+from harness.config.schema import ModelSpec
+from harness.data.manifest import DataSettings, load_manifest, resolve, sha256_file
+from harness.core.errors import HarnessError
+from harness.core.textfile import read_lines
 
 
 def _predictions_path(spec: str, settings: DataSettings, config_path: str | None) -> Path:

@@ -14,9 +14,9 @@ from typing import Any, Callable
 import openai
 import yaml
 
-from harness.api import api_call
-from harness.errors import HarnessError
-from harness.atomic import create_text, write_json
+from harness.backends.platform import api_call
+from harness.core.errors import HarnessError
+from harness.core.atomic import create_text, write_json
 
 FINAL_STATES = {"succeeded", "failed", "cancelled"}
 

@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.config import RunConfig
-from harness.data import DataSettings, load_manifest, resolve
-from harness.datasets import load_dataset
-from harness.errors import HarnessError
-from harness.prompt import render
-from harness.textfile import read_lines, read_text
+from harness.config.schema import RunConfig
+from harness.data.manifest import DataSettings, load_manifest, resolve
+from harness.data.datasets import load_dataset
+from harness.core.errors import HarnessError
+from harness.run.prompt import render
+from harness.core.textfile import read_lines, read_text
 from metrics.normalise import remove_whitespace
 
 NEAR_DUPLICATE_JACCARD = 0.8  # token-set overlap at or above which a training source is "the same sentence"
@@ -173,7 +173,7 @@ def prepare(train: str, config: RunConfig, settings: DataSettings, out: Path, va
                                "use --force to train on them anyway", path)
         lines = [json.dumps({"messages": render(config.prompt, p.source) + [{"role": "assistant", "content": p.target}]},
                             ensure_ascii=False) for p in pairs]
-        from harness.atomic import atomic_write_text
+        from harness.core.atomic import atomic_write_text
 
         atomic_write_text(out / f"{split}.jsonl", "".join(line + "\n" for line in lines))
         report.examples = len(lines)

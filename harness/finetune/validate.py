@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.pricing import load_prices
-from harness.runner import estimate_tokens
+from harness.core.errors import HarnessError
+from harness.run.pricing import load_prices
+from harness.run.runner import estimate_tokens
 
 KNOWN_ROLES = {"system", "user", "assistant", "tool", "function"}
 KNOWN_MESSAGE_KEYS = {"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"}

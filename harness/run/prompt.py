@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.config import PromptSpec
+from harness.config.schema import PromptSpec
 
 
 def user_turn(template: str, source: str) -> str:

@@ -1,5 +1,5 @@
 """`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores -> the
-run record in results/runs/<name>/ (written by harness.record)."""
+run record in results/runs/<name>/ (written by harness.record.store)."""
 
 from __future__ import annotations
 
@@ -15,23 +15,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness import __version__, record
+from harness import __version__
+
+from harness.record import store as record
 from harness.backends import Backend, make_backend
-from harness.cache import ResponseCache
-from harness.cleaning import Cleaned, CleaningRules, clean, summarise
-from harness.config import RunConfig
-from harness.data import DataSettings
-from harness.datasets import Dataset, Item, load_dataset
-from harness.errors import HarnessError
-from harness.limits import Limits
-from harness.pricing import estimate_cost
-from harness.prompt import render
-from harness.report import score_table
-from harness.runner import ItemResult, RetryPolicy, estimate_tokens, run_items, summarise_usage
-from harness.scoring import score_levels
+from harness.cache.responses import ResponseCache
+from harness.cleaning.rules import Cleaned, CleaningRules, clean, summarise
+from harness.config.schema import RunConfig
+from harness.data.manifest import DataSettings
+from harness.data.datasets import Dataset, Item, load_dataset
+from harness.core.errors import HarnessError
+from harness.run.limits import Limits
+from harness.run.pricing import estimate_cost
+from harness.run.prompt import render
+from harness.reports.text import score_table
+from harness.run.runner import ItemResult, RetryPolicy, estimate_tokens, run_items, summarise_usage
+from harness.scoring.corpus import score_levels
 from metrics.score import package_version
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VERSIONED_PACKAGES = ("openai", "pypinyin", "opencc", "thulac", "jieba", "numpy", "pandas")
 
 

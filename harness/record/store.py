@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from harness.atomic import atomic_write_text
-from harness.errors import HarnessError
+from harness.core.atomic import atomic_write_text
+from harness.core.errors import HarnessError
 from metrics.compare import Counts
 
 SCHEMA = 2

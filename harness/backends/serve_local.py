@@ -29,10 +29,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_json
+from harness.core.atomic import write_json
 from harness.backends.served import IDENTITY_MARK
-from harness.data import sha256_file
-from harness.errors import HarnessError
+from harness.data.manifest import sha256_file
+from harness.core.errors import HarnessError
 
 DEFAULT_PORT = 8011
 PACKAGED_CHAT_FORMAT = "gemma"  # the packaged Gemma 3 270M GGUF has no template of its own

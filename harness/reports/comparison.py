@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.errors import HarnessError
-from harness.record import RunRecord, sum_counts
-from harness.signature import signature_differences
+from harness.core.errors import HarnessError
+from harness.record.store import RunRecord, sum_counts
+from harness.scoring.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
 

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from harness.errors import HarnessError
-from harness.resources import packaged
+from harness.core.errors import HarnessError
+from harness.core.resources import packaged
 
 #: The manifest shipped with the package (``data/manifest.yaml`` of the checkout).
 DEFAULT_MANIFEST_PATH = packaged("manifest.yaml")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataSettings
-from harness.datasets import load_run_dataset
-from harness.errors import HarnessError
-from harness.record import PREDICTIONS, read_record
-from harness.scoring import LexiconTexts
+from harness.data.manifest import DataSettings
+from harness.data.datasets import load_run_dataset
+from harness.core.errors import HarnessError
+from harness.record.store import PREDICTIONS, read_record
+from harness.scoring.corpus import LexiconTexts
 from metrics.compare import block_edits, edit_dict, sentence_pairs
 from metrics.edit import NOOP, Edit
 from metrics.scorers import ChERRANT

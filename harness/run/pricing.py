@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.resources import packaged
+from harness.core.resources import packaged
 
 PRICES_PATH = packaged("prices.yaml")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from harness.scoring import ScoreSet
+from harness.scoring.corpus import ScoreSet
 from metrics.compare import prf
 
 

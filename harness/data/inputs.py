@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import HarnessError
-from harness.textfile import read_lines, read_text
+from harness.core.errors import HarnessError
+from harness.core.textfile import read_lines, read_text
 from metrics.edit import Block
 from metrics.m2 import M2FormatError, read_blocks
 from metrics.normalise import remove_whitespace

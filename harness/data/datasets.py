@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import DatasetSpec
-from harness.data import DataSettings, load_manifest, resolve, sha256_file
-from harness.errors import HarnessError
-from harness.inputs import References, load_references
-from harness.record import DatasetRef
-from harness.textfile import read_lines
+from harness.config.schema import DatasetSpec
+from harness.data.manifest import DataSettings, load_manifest, resolve, sha256_file
+from harness.core.errors import HarnessError
+from harness.data.inputs import References, load_references
+from harness.record.store import DatasetRef
+from harness.core.textfile import read_lines
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.core.errors import HarnessError
 
 __all__ = ["FALLBACK_FLAGS", "FLAGS", "Cleaned", "CleaningRules", "clean", "similarity", "summarise"]
 

@@ -17,10 +17,10 @@ from typing import Any, Callable, Sequence
 from tqdm import tqdm
 
 from harness.backends.base import Backend, BackendError, Completion
-from harness.cache import CachedResponse, ResponseCache, request_key
-from harness.datasets import Item
-from harness.errors import HarnessError
-from harness.limits import Limits
+from harness.cache.responses import CachedResponse, ResponseCache, request_key
+from harness.data.datasets import Item
+from harness.core.errors import HarnessError
+from harness.run.limits import Limits
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0

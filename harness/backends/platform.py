@@ -7,8 +7,8 @@ from typing import Any, Callable
 
 import openai
 
-from harness.errors import HarnessError
-from harness.redact import redact
+from harness.core.errors import HarnessError
+from harness.core.redact import redact
 
 
 def api_call(call: Callable[[], Any], what: str) -> Any:

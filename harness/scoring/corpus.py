@@ -19,10 +19,10 @@ from typing import Iterable, Sequence
 
 from tqdm import tqdm
 
-from harness.atomic import atomic_write_text
-from harness.data import DataSettings, resolve
-from harness.errors import HarnessError
-from harness.segmentation import PretaggedTokenizer, segment_all
+from harness.core.atomic import atomic_write_text
+from harness.data.manifest import DataSettings, resolve
+from harness.core.errors import HarnessError
+from harness.scoring.segmentation import PretaggedTokenizer, segment_all
 from metrics import maxmatch
 from metrics.edit import Block
 from metrics.m2 import format_blocks, read_blocks
@@ -324,7 +324,7 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, 
                     hypotheses_path: Path | None = None) -> Score:
     """MaxMatch against a word-level gold M2 file, as M2Scorer is used: hypotheses segmented
     here, gold read as given (its signature names the file by its sha256; unofficial)."""
-    from harness.textfile import read_text
+    from harness.core.textfile import read_text
 
     text = read_text(gold_path)
     try:

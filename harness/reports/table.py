@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from harness.data import load_manifest
-from harness.datasets import manifest_sha256
-from harness.errors import HarnessError
-from harness.record import RunRecord, list_records
-from harness.resources import packaged
-from harness.signature import follows
+from harness.data.manifest import load_manifest
+from harness.data.datasets import manifest_sha256
+from harness.core.errors import HarnessError
+from harness.record.store import RunRecord, list_records
+from harness.core.resources import packaged
+from harness.scoring.signature import follows
 
 REPORTED_DIR = packaged("reported")
 COLUMNS = ["Model", "# Param.", "Data", "Row", "Word P", "Word R", "Word F0.5", "Char P", "Char R", "Char F0.5", "Note"]
