@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -45,7 +48,36 @@ def cli_env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], env=env, cwd=cwd or REPO,
+    """`python -m harness ARGS` in this process, through `harness.cli.main(argv)`: the environment
+    is `env` and the working folder `cwd` while it runs; output and exit code are returned as a
+    subprocess would give them (an uncaught exception becomes a traceback on stderr, exit 1)."""
+    from harness.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd or REPO)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit_:  # argparse: --help, a bad option
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            except Exception:  # noqa: BLE001 - shown as the process would show it
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["harness", *map(str, args)], code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_cli_process(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m harness ARGS` as a separate process: for what only a process shows (its import
+    cost, signals, a second concurrent run, the installed entry point)."""
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], env=env, cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=300)
 
 
