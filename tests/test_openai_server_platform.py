@@ -212,7 +212,6 @@ def test_fine_tuning_cancel() -> None:
         job = c.fine_tuning.jobs.create(training_file=f.id, model="test-model")
         cancelled = c.fine_tuning.jobs.cancel(job.id)
         assert cancelled.status == "cancelled" and cancelled.fine_tuned_model is None
-        time.sleep(0.2)
         assert c.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
         assert next(iter(c.fine_tuning.jobs.list_events(job.id))).message == "Fine-tuning job cancelled"
         with pytest.raises(openai.BadRequestError, match="cannot be cancelled"):
