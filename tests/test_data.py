@@ -21,14 +21,6 @@ Server = tuple[str, Path]  # (base_url, request log)
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    if not (path / "MANIFEST.md").is_file():
-        pytest.skip(f"shared data mirror not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="session")
 def manifest():
     return load_manifest()
 

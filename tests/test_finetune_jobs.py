@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import run_cli
+from support import run_cli
 from tests.servers.server_process import ServerProcess
 import pytest
 
@@ -114,7 +114,7 @@ def test_interrupting_follow_does_not_cancel_and_cancel_does(tmp_path, cli_env):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     env = dict(cli_env, OPENAI_API_KEY=KEY)
     train = small_training_file(tmp_path)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 from metrics.zh.segment import JiebaSegmenter, WordTokenizer
 
 PINNED = {

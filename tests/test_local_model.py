@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 
 pytestmark = pytest.mark.local
 

@@ -10,18 +10,17 @@ The kernels, bands and bounded memory are tested in test_metrics_alignment_kerne
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from support import SHARED_DATA
 from metrics.alignment import align, align_reference, cheapest_paths
 from metrics.cost import SubstitutionCost
 from metrics.normalise import TargetNormaliser
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.tokens import CharTokenizer, Token
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def toks(text: str) -> list[Token]:

@@ -9,10 +9,10 @@ or minus some characters the cheapest paths are the (here unique) embeddings.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
+from support import SHARED_DATA
 from metrics.classifier import classify
 from metrics.edit import Edit
 from metrics.extract import Extractor
@@ -20,7 +20,6 @@ from metrics.m2 import format_block
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.tokens import CharTokenizer
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,14 @@ spelling term is 0.5 unless the confusion table says otherwise.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
+from support import SHARED_DATA
 from metrics.cost import SubstitutionCost
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.tokens import CharTokenizer, Token
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 CILIN = "\n".join([
     "Aa01A01= 甲 乙",  # same code
