@@ -43,7 +43,7 @@ async def timed_run(base_url: str, cache: ResponseCache, batch: list[Item], conc
                                          RetryPolicy(retries=3),
                                          progress=False)
     finally:
-        await backend.aclose()
+        await backend.close()
     assert all(r.error is None for r in results), [r.error for r in results if r.error][:3]
     return time.perf_counter() - start, stats.sent
 

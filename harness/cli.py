@@ -195,6 +195,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record_upgrade(args: argparse.Namespace) -> int:
+    from harness.run.upgrade import upgrade
+
+    settings = DataSettings.from_env(data_dir=args.data_dir)
+    for path in args.runs:
+        done = upgrade(Path(path), settings, args.jobs, progress=not args.quiet)
+        outcome = "rewritten" if done.changed else "unchanged: it already holds this record"
+        print(f"{path}: schema {done.from_schema} -> re-scored, figures equal; {outcome} ({done.fingerprint[:12]})")
+    return 0
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from harness.finetune import jobs
 
@@ -516,6 +527,15 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--ready-timeout", type=positive_float, default=120.0,
                        help="seconds to wait for the server to answer (default 120)")
     local.set_defaults(func=cmd_serve_local)
+
+    upgrade = command("record-upgrade", "rewrite run records in today's schema, re-scored and checked",
+                      "Rewrite run folders written by an earlier record schema (or by today's) in today's: the "
+                      "outputs are kept, the hypotheses are scored again against the dataset found by its "
+                      "sha256, and nothing is written unless every figure is equal. Run it again at will: a "
+                      "record that would not change is left as it is.")
+    upgrade.add_argument("runs", nargs="+", help="run folders (results/runs/<name>)")
+    add_common_options(upgrade)
+    upgrade.set_defaults(func=cmd_record_upgrade)
     return parser
 
 

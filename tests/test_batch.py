@@ -69,7 +69,7 @@ def test_batch_run_joins_unordered_output_and_feeds_the_chat_cache(tmp_path, dat
         assert calls(server, "POST", "/batches") == 3  # 20 requests, at most 8 a batch
         recs = records(out)
         assert [r["id"] for r in recs] == [str(i) for i in range(1, N + 1)]
-        assert all(r["raw"] == "修改后的句子：" + r["source"] and r["prediction"] == r["source"] for r in recs)
+        assert all(r["response"]["text"] == "修改后的句子：" + r["source"] and r["prediction"] == r["source"] for r in recs)
         manifest = json.loads((out / "b" / "manifest.json").read_text())
         assert manifest["backend"]["backend"] == "openai-batch" and manifest["requests"]["sent"] == N
         # The same requests through the chat backend are answered from the cache.

@@ -12,12 +12,12 @@ import pytest
 from harness.reports.comparison import compare, load_error_types, plot, to_json, to_markdown
 from harness.core.errors import HarnessError
 from harness.record.store import read_record as load_run
-from harness.record.store import write_record
 from metrics.compare import Counts, prf
+from record_factory import prediction, run_info, write
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-CHAR_SIG = "level:char|method:cherrant|nrefs:1-4|tok:char|version:test"
-WORD_SIG = "level:word|method:maxmatch|nrefs:1-4|tok:thulac|version:test"
+CHAR_SIG = "level:char|method:cherrant|nrefs:1-4|tok:char|version:cgec-harness-0.1.0"
+WORD_SIG = "level:word|method:maxmatch|nrefs:1-4|tok:thulac|version:cgec-harness-0.1.0"
 SOURCES = ["他跑的很快。", "我今天去了学校。", "天气很好。", "我们应该要努力学习。", "这本书我读过了三遍。",
            "他的成绩提高了很大。"]
 TYPES = ["搭配不当", "语序不当", "正确", "成分赘余", "成分赘余"]  # the 6th source has no type: unknown
@@ -48,22 +48,20 @@ def write_run(root: Path, name: str, char: list[dict], word: list[tuple[int, int
             row["word"] = {"tp": w.tp, "fp": w.fp, "fn": w.fn, "ref": 0}
         rows.append(row)
 
-    def level(counts: Counts, signature: str) -> dict:
+    def figures(counts: Counts) -> dict:
         p, r, f = prf(counts)
         return {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn, "precision": round(p, 4),
-                "recall": round(r, 4), "f0.5": round(f, 4), "signature": signature}
+                "recall": round(r, 4), "f0.5": round(f, 4)}
 
-    metrics: dict = {"char": {**level(char_total, char_signature),
-                              "by_type": {t: level(Counts(*v), "") for t, v in by_type.items()}},
+    metrics: dict = {"char": {**figures(char_total), "signature": char_signature,
+                              "by_type": {t: figures(Counts(*v)) for t, v in by_type.items()}},
                      "items": n, "failed": 0, "complete": True}
     if word is not None:
-        metrics["word"] = {**level(word_total, WORD_SIG), "scorer": "maxmatch", "segmenter": "thulac"}
-    records = [{"id": str(i + 1), "source": s, "raw": p, "prediction": p, "cleaning": [], "error": None}
-               for i, (s, p) in enumerate(zip(sources, predictions))]
-    manifest = {"run": name, "dataset": {"name": dataset, "path": f"/data/{dataset}.para", "sha256": sha256,
-                                         "sentences": n, "run_items": n}, "config": {}}
-    write_record(run, manifest, metrics, rows, predictions, records, previous=None)
-    return run
+        metrics["word"] = {**figures(word_total), "signature": WORD_SIG, "scorer": "maxmatch", "segmenter": "thulac"}
+    lines = [prediction(str(i + 1), s, p) for i, (s, p) in enumerate(zip(sources, predictions))]
+    info = run_info(name, {"name": dataset, "path": f"/data/{dataset}.para", "sha256": sha256, "sentences": n,
+                           "run_items": n})
+    return write(run, info, metrics, rows, lines)
 
 
 # Sentence by sentence: A corrects 1, 2, 4 fully and leaves 3 alone (correct), misses 5, over-corrects 6.
@@ -103,9 +101,9 @@ def test_corpus_f_from_sentence_counts_equals_metrics_json(runs):
     comparison = compare(list(runs), bootstrap=0)
     for level in comparison.levels:
         for run, score in zip(runs, level.scores):
-            stored = run.metrics[level.level]
-            assert (score.counts.tp, score.counts.fp, score.counts.fn) == (stored["tp"], stored["fp"], stored["fn"])
-            assert round(score.f, 4) == stored["f0.5"]
+            stored = run.metrics.levels()[level.level]
+            assert score.counts == stored.counts
+            assert round(score.f, 4) == stored.f05
             assert score.interval is None  # bootstrap=0: no resamples, no intervals
 
 
@@ -232,7 +230,7 @@ def test_real_runs_compare_consistently_with_their_metrics(tmp_path):
                          error_types=load_error_types(SHARED_DATA / "nacgec" / "nacgec_all_type.json"))
     (level,) = comparison.levels
     for run, score in zip(runs, level.scores):
-        assert round(score.f, 4) == run.metrics["char"]["f0.5"]
+        assert round(score.f, 4) == run.metrics.char.f05
         assert score.interval.lo <= score.f <= score.interval.hi
     assert level.pairs[0].difference < 0 and level.pairs[0].win_share < 0.05  # half-fixed is far better
     assert comparison.disagreements and comparison.disagreements[0].references is not None

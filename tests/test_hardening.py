@@ -99,7 +99,7 @@ def test_replies_with_unicode_line_separators_are_read_back(tmp_path, dev20, env
     assert again.returncode == 0 and "nothing to retry" in again.stdout
     text = (out / "srv" / "predictions.jsonl").read_text(encoding="utf-8")
     assert len(text.splitlines()) == N_ITEMS  # str.splitlines splits on U+2028 too: none is raw
-    assert all("\u2028" in r["raw"] for r in records(out))
+    assert all("\u2028" in r["response"]["text"] for r in records(out))
     shown = run_cli(["show", str(out / "srv"), "--id", "1"], env)
     assert shown.returncode == 0, shown.stderr
 

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from harness.config.schema import load_config, parse_config
 from harness.core.errors import HarnessError
 from harness.data.inputs import load_hypotheses, load_references
-from harness.record.store import read_record, write_record
+from harness.record.store import read_record
 from metrics.edit import Annotation, Block, Edit
 from metrics.m2 import M2FormatError, format_blocks, read_blocks
+from record_factory import prediction, run_info, write
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Text with the characters that break naive readers: tabs, CR, separators, NUL, surrogates excluded.
@@ -88,22 +89,22 @@ def test_m2_written_is_m2_read(written):
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.text(max_size=30), st.text(max_size=30), st.one_of(st.none(), st.text(max_size=20))),
-                min_size=1, max_size=5))
+@given(st.lists(st.one_of(st.tuples(st.text(max_size=30), st.text(max_size=30), st.none()),
+                         st.tuples(st.none(), st.none(), st.text(max_size=20))), min_size=1, max_size=5))
 def test_predictions_written_are_predictions_read(rows):
     """Model replies hold anything (U+2028, U+0085, NUL, tabs): the record reads them back."""
     with tempfile.TemporaryDirectory() as folder:
         run_dir = Path(folder) / "x"
-        predictions = [{"id": str(i), "source": "甲", "raw": raw, "prediction": prediction, "error": error,
-                        "cleaning": []} for i, (raw, prediction, error) in enumerate(rows)]
-        hypotheses = ["".join(p["prediction"].split()) for p in predictions]
-        metrics = {"char": {"tp": 0, "fp": 0, "fn": 0, "signature": "level:char"}, "failed": 0}
+        predictions = [prediction(str(i), "甲", raw, raw_prediction, error)
+                       for i, (raw, raw_prediction, error) in enumerate(rows)]
+        hypotheses = ["".join(p.hypothesis.split()) for p in predictions]
+        metrics = {"char": {"tp": 0, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f0.5": 1.0,
+                            "signature": "level:char"}}
         sentences = [{"id": str(i), "char": {"tp": 0, "fp": 0, "fn": 0}} for i in range(len(rows))]
-        manifest = {"run": "x", "dataset": {"name": "d", "path": "d", "sha256": "a" * 64, "sentences": len(rows),
-                                            "run_items": len(rows)}}
-        write_record(run_dir, manifest, metrics, sentences, hypotheses, predictions, previous=None)
+        write(run_dir, run_info("x", {"sentences": len(rows), "run_items": len(rows)}), metrics, sentences,
+              predictions, hypotheses)
         record = read_record(run_dir)
-    assert [(p.raw, p.prediction, p.error) for p in record.predictions] == rows
+    assert [(p.raw, p.prediction, p.error) for p in record.predictions] == [(r[0], r[1], r[2]) for r in rows]
     assert list(record.hypotheses) == hypotheses
 
 

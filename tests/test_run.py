@@ -51,7 +51,7 @@ def test_run_writes_predictions_metrics_and_manifest(tmp_path, dataset, env):
     recs = records(out)
     assert [r["id"] for r in recs] == [str(i) for i in range(1, N_ITEMS + 1)]
     # The test model answers 修改后的句子：<last line of the prompt>, i.e. the source.
-    assert all(r["raw"].startswith("修改后的句子：") and r["prediction"] == r["source"] for r in recs)
+    assert all(r["response"]["text"].startswith("修改后的句子：") and r["prediction"] == r["source"] for r in recs)
     assert all("prefix" in r["cleaning"] and r["error"] is None and not r["cached"] for r in recs)
     metrics = json.loads((out / "srv" / "metrics.json").read_text())
     assert (metrics["char"]["tp"], metrics["char"]["fp"]) == (0, 0) and metrics["complete"] is True

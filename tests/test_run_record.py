@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, records, run, run_cli, write_config
-from harness.record.store import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record, write_record
+from harness.record.store import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record
+from record_factory import lines, run_info, write
+from support import REPO, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all
 SECRET = "sk-test.RECORD.0f1e2d3c4b5a69788796a5b4"  # dots: not mistaken for a real key by scanners
 N_ITEMS = 20
 RECORD_FILES = {MANIFEST, "metrics.json", "sentences.jsonl", HYPOTHESES, PREDICTIONS}
+CHAR_ZERO = {"tp": 0, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f0.5": 1.0, "signature": "level:char"}
 
 
 @pytest.fixture()
@@ -104,7 +106,7 @@ def test_another_model_behind_the_same_url_and_name_is_a_cache_miss_and_a_change
     assert after["model"]["served"]["id"] == "beta-prefix" and after["model"]["system_fingerprints"] == ["fp_beta"]
     assert after["model_changed"]["previous"]["served"]["id"] == "alpha"
     assert after["model_changed"]["previous_fingerprint"] == before["fingerprint"] != after["fingerprint"]
-    assert all(r["raw"].startswith("修改后的句子：") and r["model"] == "beta-prefix" for r in records(out))
+    assert all(p.raw.startswith("修改后的句子：") and p.response.model == "beta-prefix" for p in lines(out))
 
 
 def test_an_unreachable_server_stops_the_run_before_it_starts_naming_the_url(tmp_path, dev20, env):
@@ -244,10 +246,7 @@ def test_a_swap_cut_short_is_repaired_by_the_next_writer(tmp_path):
     """kill -9 between the two renames of the portable swap leaves the old record set aside and
     no folder: the next holder of the lock puts it back."""
     folder = tmp_path / "runs" / "x"
-    manifest = {"run": "x", "dataset": {"name": "d", "path": "d", "sha256": "a" * 64, "sentences": 0,
-                                        "run_items": 0}}
-    metrics = {"char": {"tp": 0, "fp": 0, "fn": 0, "signature": "level:char"}, "failed": 0}
-    write_record(folder, manifest, metrics, [], [], [], previous=None)
+    write(folder, run_info("x"), {"char": CHAR_ZERO}, [], [])
     fingerprint = read_record(folder).fingerprint
     folder.rename(tmp_path / "runs" / ".x.previous")
     (tmp_path / "runs" / ".x.staging").mkdir()
@@ -301,7 +300,7 @@ def test_a_folder_of_an_older_schema_is_refused_saying_which(tmp_path, cli_env):
     result = run_cli(["compare", str(folder), str(folder)], cli_env)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {folder / MANIFEST}: written by an older cgec-harness (run record " \
-                                    "schema 1; this version reads schema 2): run its config again to rewrite it"
+                                    "schema 1; this version reads schema 3): run its config again to rewrite it"
 
 
 # --------------------------------------------------------------------------------------------

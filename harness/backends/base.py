@@ -1,19 +1,21 @@
-"""The one small interface every backend implements, and what it returns or raises."""
+"""The one small protocol every backend implements, what it answers (harness.core.response.Response)
+or raises, what it is built from, and `BaseBackend`, the defaults a backend of a served model
+takes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from harness.backends import SERVE_LOCAL_DIR
+from harness.core.response import Response, Usage
 
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    finish_reason: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    system_fingerprint: str | None = None
-    latency: float = 0.0
-    model: str | None = None  # the model the response says answered
+if TYPE_CHECKING:
+    from harness.config.schema import ModelSpec
+    from harness.data.manifest import DataSettings
+
+__all__ = ["Backend", "BackendContext", "BackendError", "BaseBackend", "Response", "Usage"]
 
 
 class BackendError(Exception):
@@ -32,11 +34,50 @@ class BackendError(Exception):
         self.connection = connection
 
 
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend may need besides its config section (`model:`)."""
+
+    settings: DataSettings  # the data mirror and cache (stored outputs; serve-local identities)
+    item_ids: tuple[str, ...]  # the dataset's ids, in order (stored outputs are checked against them)
+    state_path: Path  # beside the run folder: state a backend keeps across runs (the Batch API's batches)
+    config_path: str | None = None  # where the config was read, for errors
+
+    @property
+    def identities(self) -> Path:
+        """Where `harness serve-local` publishes what the model it serves is."""
+        return self.settings.cache_dir / SERVE_LOCAL_DIR
+
+
 class Backend(Protocol):
-    name: str
-    cacheable: bool  # responses worth caching (a paid or slow model), keyed by `identity()`
-    chat: bool  # needs rendered messages
-    queues: bool  # keeps its own queue (Batch API): the runner hands it every request at once, unthrottled
+    """A backend: built from its config section, it says what it is (`identity`, part of every
+    cache key and of the run record), answers requests, and closes. Its class says what the
+    runner and the record should do with it."""
+
+    name: ClassVar[str]  # its registered name (`model.backend` in a config)
+    cacheable: ClassVar[bool]  # responses worth caching (a paid or slow model), keyed by `identity()`
+    chat: ClassVar[bool]  # needs rendered messages (False: nothing is sent; a dry run has no request to show)
+    queues: ClassVar[bool]  # keeps its own queue (Batch API): the runner hands it every request at once, unthrottled
+    generates: ClassVar[bool]  # a model generates during the run: the manifest records speed and estimated cost
+    batch_pricing: ClassVar[bool]  # priced at data/prices.yaml's Batch API rates
+
+    @classmethod
+    def check_spec(cls, spec: ModelSpec) -> None:
+        """Raise ValueError saying what the config's `model:` section lacks for this backend
+        (called by the config schema, so the error names the key and its line)."""
+        ...
+
+    @classmethod
+    def create(cls, spec: ModelSpec, context: BackendContext) -> Backend:
+        """Build and check the backend before any paid request (a chat backend asks its server
+        what it serves); raise HarnessError on what stops the run."""
+        ...
+
+    @classmethod
+    def describe_dry_run(cls, spec: ModelSpec, items: int) -> str | None:
+        """What `run --dry-run` prints for a backend that sends no request (None: the first
+        request and the estimated cost)."""
+        ...
 
     def identity(self) -> dict[str, Any]:
         """What identifies a response besides the messages: base_url, the model asked for,
@@ -45,9 +86,38 @@ class Backend(Protocol):
         ...
 
     def describe(self) -> dict[str, Any]:
-        """For the run manifest (never includes a secret)."""
+        """For the run manifest (never a secret); `backend` is its name."""
         ...
 
-    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion: ...
+    async def answer(self, item_id: str, messages: list[dict[str, str]]) -> Response:
+        """The model's response to one request; raise BackendError when there is none."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class BaseBackend:
+    """Defaults for a backend of a served model: cached, chat, priced at the usual rates, one
+    request at a time through the runner's limits; the config must name the model."""
+
+    name: ClassVar[str]
+    cacheable: ClassVar[bool] = True
+    chat: ClassVar[bool] = True
+    queues: ClassVar[bool] = False
+    generates: ClassVar[bool] = True
+    batch_pricing: ClassVar[bool] = False
+
+    @classmethod
+    def check_spec(cls, spec: ModelSpec) -> None:
+        if spec.model is None:
+            raise ValueError(f"the {spec.backend} backend needs model (the model name to ask for)")
+        if spec.api_key_env is None and spec.base_url is None:
+            raise ValueError("api_key_env: null (no key) is for local servers: set base_url too, or requests "
+                             "would go to api.openai.com without a key")
+
+    @classmethod
+    def describe_dry_run(cls, spec: ModelSpec, items: int) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,7 +1,7 @@
 """OpenAI's Batch API behind the same interface as the chat backend (batching hidden inside the
 backend, as inspect_ai does): half the price, no rate limits to juggle.
 
-`generate` queues a request; once the runner has queued all it has (nothing new for
+`answer` queues a request; once the runner has queued all it has (nothing new for
 `GATHER_S`) or a batch is full, the queue goes out as one batch (custom_id = item id), and each
 caller gets its own answer when the batch ends. The runner does what it does for every backend:
 the cache, retries, failures. A batch is written to a state file the moment it exists, with the
@@ -22,8 +22,8 @@ from typing import Any
 import openai
 
 from harness.core.atomic import write_json
-from harness.backends.base import BackendError, Completion
-from harness.backends.openai_chat import api_key_for, chat_identity, completion_from, request_error
+from harness.backends.base import BackendContext, BackendError, BaseBackend, Response
+from harness.backends.openai_chat import OpenAIChatBackend, api_key_for, chat_identity, request_error, response_from
 from harness.cache.responses import request_key
 from harness.config.schema import ModelSpec
 from harness.core.errors import HarnessError
@@ -88,11 +88,14 @@ class BatchState:
         write_json(self.path, {"batches": self.batches})
 
 
-class OpenAIBatchBackend:
+class OpenAIBatchBackend(BaseBackend):
     name = "openai-batch"
-    cacheable = True
-    chat = True
     queues = True  # requests wait in the backend's own queue: the runner hands over all of them at once
+    batch_pricing = True
+
+    @classmethod
+    def create(cls, spec: ModelSpec, context: BackendContext) -> "OpenAIBatchBackend":
+        return cls(spec, context.config_path, context.identities, context.state_path)
 
     def __init__(self, spec: ModelSpec, config_path: str | None, identities: Path | None, state_path: Path) -> None:
         self.spec = spec
@@ -100,7 +103,7 @@ class OpenAIBatchBackend:
         # No SDK retries: the runner's policy is the only one, as for the chat backend.
         self._client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0, timeout=spec.timeout)
         # The same identity as the chat backend: a batch answer is the same completion.
-        self._identity = chat_identity("openai", spec, key, identities)
+        self._identity = chat_identity(OpenAIChatBackend.name, spec, key, identities)
         self._secrets = [key, *secret_values()]
         del key
         self.state = BatchState.load(state_path)
@@ -117,7 +120,7 @@ class OpenAIBatchBackend:
                 "api_key_env": self.spec.api_key_env, "params": self.spec.params,
                 "max_batch_requests": self.spec.max_batch_requests, "state": str(self.state.path)}
 
-    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+    async def answer(self, item_id: str, messages: list[dict[str, str]]) -> Response:
         key = request_key(self._identity, messages)
         recorded = self.state.covering(item_id, key, self._failed.get(item_id, set()))
         if recorded is not None:
@@ -165,7 +168,7 @@ class OpenAIBatchBackend:
                         "keys": {q.item_id: q.key for q in chunk}})
         return batch.id
 
-    async def _answer(self, batch_id: str, item_id: str) -> Completion:
+    async def _answer(self, batch_id: str, item_id: str) -> Response:
         task = self._results.get(batch_id)
         if task is None:
             task = self._results[batch_id] = asyncio.ensure_future(self._fetch(batch_id))
@@ -184,7 +187,7 @@ class OpenAIBatchBackend:
             self._failed.setdefault(item_id, set()).add(batch_id)
             raise BackendError(f"batch {batch_id}: {value}", status in RETRYABLE_END)
         try:
-            return completion_from(value, 0.0)
+            return response_from(value, 0.0)
         except BackendError:
             self._failed.setdefault(item_id, set()).add(batch_id)
             raise
@@ -240,7 +243,7 @@ class OpenAIBatchBackend:
         except (openai.OpenAIError, ValueError, TypeError) as error:
             raise request_error(error, what, self._client.base_url, self.spec, self._secrets) from None
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         await self._client.close()
 
 

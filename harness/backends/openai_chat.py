@@ -11,7 +11,7 @@ from typing import Any
 import openai
 
 from harness.backends import served
-from harness.backends.base import BackendError, Completion
+from harness.backends.base import BackendContext, BackendError, BaseBackend, Response, Usage
 from harness.config.schema import ModelSpec
 from harness.core.errors import HarnessError
 from harness.core.redact import redact, secret_values
@@ -33,11 +33,12 @@ def _retry_after(response: Any) -> float | None:
     return None
 
 
-class OpenAIChatBackend:
+class OpenAIChatBackend(BaseBackend):
     name = "openai"
-    cacheable = True
-    chat = True
-    queues = False
+
+    @classmethod
+    def create(cls, spec: ModelSpec, context: BackendContext) -> "OpenAIChatBackend":
+        return cls(spec, context.config_path, context.identities)
 
     def __init__(self, spec: ModelSpec, config_path: str | None = None, identities: Path | None = None) -> None:
         self.spec = spec
@@ -56,7 +57,7 @@ class OpenAIChatBackend:
                 "api_key_env": self.spec.api_key_env, "params": self.spec.params, "extra_body": self.spec.extra_body,
                 "timeout": self.spec.timeout, "retries": self.spec.retries}
 
-    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+    async def answer(self, item_id: str, messages: list[dict[str, str]]) -> Response:
         body: dict[str, Any] = {"model": self.spec.model, "messages": messages, **self.spec.params,
                                 **self.spec.extra_body}
         start = time.perf_counter()
@@ -67,9 +68,9 @@ class OpenAIChatBackend:
             response = await self._client.post("/chat/completions", body=body, cast_to=object)
         except (openai.OpenAIError, ValueError, TypeError) as error:  # ValueError: a body that is not JSON
             raise request_error(error, None, self._client.base_url, self.spec, self._secrets) from None
-        return completion_from(response, time.perf_counter() - start)
+        return response_from(response, time.perf_counter() - start)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         await self._client.close()
 
 
@@ -99,10 +100,10 @@ def request_error(error: Exception, what: str | None, base_url: Any, spec: Model
     return BackendError(f"{prefix}{type(error).__name__}: {redact(_short(str(error)), secrets)}", True)
 
 
-def completion_from(response: Any, latency: float) -> Completion:
-    """A chat completion body (a chat response, or a line of a batch's output) as a Completion."""
+def response_from(body: Any, latency: float) -> Response:
+    """A chat completion body (a chat response, or a line of a batch's output) as a Response."""
     try:
-        choice = response["choices"][0]
+        choice = body["choices"][0]
         text = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
         raise BackendError("malformed response: no choices[0].message.content", True) from None
@@ -110,11 +111,19 @@ def completion_from(response: Any, latency: float) -> Completion:
         raise BackendError("malformed response: message content is not text", True)
     if not text.strip():
         raise BackendError("empty content", False)
-    usage = response.get("usage") or {}
-    usage = {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-    model = response.get("model")
-    return Completion(text, choice.get("finish_reason"), usage, response.get("system_fingerprint"), latency,
-                      model if isinstance(model, str) else None)
+    try:
+        usage = body.get("usage") or {}
+        return Response(text=text, finish_reason=_text_or_none(choice.get("finish_reason")),
+                        usage=Usage(**{k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens",
+                                                                            "total_tokens")}),
+                        system_fingerprint=_text_or_none(body.get("system_fingerprint")), latency=latency,
+                        model=_text_or_none(body.get("model")))
+    except (ValueError, TypeError, AttributeError) as error:  # pydantic's ValidationError is a ValueError
+        raise BackendError(f"malformed response: {type(error).__name__} in its fields", True) from None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def api_key_for(spec: ModelSpec, config_path: str | None) -> str:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import BackendError, Completion
+from harness.backends.base import BackendContext, BackendError, BaseBackend, Response
 from harness.config.schema import ModelSpec
 from harness.data.manifest import DataSettings, load_manifest, resolve, sha256_file
 from harness.core.errors import HarnessError
@@ -66,11 +66,26 @@ def read_predictions(path: Path, fmt: str, item_ids: list[str]) -> dict[str, str
     return found
 
 
-class StoredBackend:
+class StoredBackend(BaseBackend):
     name = "stored"
-    cacheable = False
-    chat = False
-    queues = False
+    cacheable = False  # read from a file: nothing to cache
+    chat = False  # nothing is sent
+    generates = False  # generated elsewhere: no speed, no cost
+
+    @classmethod
+    def check_spec(cls, spec: ModelSpec) -> None:
+        if spec.predictions is None:
+            raise ValueError("a stored backend needs predictions (a file, or an output name of the manifest)")
+        if spec.model or spec.base_url or spec.params:
+            raise ValueError("a stored backend takes predictions and format only")
+
+    @classmethod
+    def create(cls, spec: ModelSpec, context: BackendContext) -> "StoredBackend":
+        return cls(spec, context.settings, list(context.item_ids), context.config_path)
+
+    @classmethod
+    def describe_dry_run(cls, spec: ModelSpec, items: int) -> str | None:
+        return f"stored predictions: {spec.predictions} ({items} items); nothing would be sent"
 
     def __init__(self, spec: ModelSpec, settings: DataSettings, item_ids: list[str],
                  config_path: str | None = None) -> None:
@@ -85,11 +100,8 @@ class StoredBackend:
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "predictions": str(self.path), "sha256": self.sha256}
 
-    async def generate(self, item_id: str, messages: list[dict[str, str]]) -> Completion:
+    async def answer(self, item_id: str, messages: list[dict[str, str]]) -> Response:
         try:
-            return Completion(self.predictions[item_id])
+            return Response(text=self.predictions[item_id])
         except KeyError:
             raise BackendError(f"no stored prediction for id {item_id}", False) from None
-
-    async def aclose(self) -> None:
-        return None

@@ -1,5 +1,6 @@
-"""Response cache: one SQLite file (WAL), one row per successful completion, committed as it
-arrives, so a crashed or killed run resumes without paying for a request twice.
+"""Response cache: one SQLite file (WAL), one row per successful response, committed as it
+arrives, so a crashed or killed run resumes without paying for a request twice. It stores and
+gives back the one response type (harness.core.response.Response).
 
 The key hashes the backend's identity (base_url, the model asked for, generation parameters,
 and the model the server says it serves) with the messages; no API key is part of it or
@@ -12,25 +13,15 @@ import hashlib
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.core.response import Response, Usage
 
 
 def request_key(identity: dict[str, Any], messages: list[dict[str, str]]) -> str:
     payload = {"identity": identity, "messages": messages}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class CachedResponse:
-    text: str
-    finish_reason: str | None
-    usage: dict[str, int]
-    system_fingerprint: str | None
-    latency: float
-    created: float
-    model: str | None = None  # the model the response says answered
 
 
 class ResponseCache:
@@ -47,20 +38,22 @@ class ResponseCache:
         if "model" not in columns:  # a cache written before responses recorded their model
             self._db.execute("ALTER TABLE responses ADD COLUMN model TEXT")
 
-    def get(self, key: str) -> CachedResponse | None:
-        row = self._db.execute("SELECT text, finish_reason, usage, system_fingerprint, latency, created, model "
+    def get(self, key: str) -> Response | None:
+        row = self._db.execute("SELECT text, finish_reason, usage, system_fingerprint, latency, model "
                                "FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return CachedResponse(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
+        usage = json.loads(row[2])
+        return Response(text=row[0], finish_reason=row[1], usage=Usage(**usage) if usage else None,
+                        system_fingerprint=row[3], latency=row[4], model=row[5])
 
-    def put(self, key: str, response: CachedResponse) -> None:
+    def put(self, key: str, response: Response) -> None:
         """Committed before returning (autocommit): on disk before the caller counts it."""
+        usage = response.usage.model_dump() if response.usage is not None else None
         self._db.execute("INSERT OR REPLACE INTO responses (key, text, finish_reason, usage, system_fingerprint, "
                          "latency, created, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (key, response.text, response.finish_reason, json.dumps(response.usage, sort_keys=True),
-                          response.system_fingerprint, response.latency, response.created or time.time(),
-                          response.model))
+                         (key, response.text, response.finish_reason, json.dumps(usage, sort_keys=True),
+                          response.system_fingerprint, response.latency, time.time(), response.model))
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

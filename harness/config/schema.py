@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -16,7 +17,8 @@ from typing import Annotated, Any, Literal, Sequence
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, ValidationError, field_validator, model_validator,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, ValidationError, field_validator,
+    model_validator,
 )
 
 from harness.core.errors import HarnessError
@@ -76,8 +78,14 @@ class GenerationParams(_Spec):
     presence_penalty: Annotated[Number, Field(ge=-2, le=2)] | None = None
 
 
+def _backends() -> Any:
+    """harness.backends.registry, looked up when a config is checked: it names the backends and
+    says what each needs. Found by name, as a plugin is: the config layer imports no backend."""
+    return importlib.import_module("harness.backends.registry")
+
+
 class ModelSpec(_Spec):
-    backend: Literal["openai", "openai-batch", "stored"]
+    backend: Annotated[Text, AfterValidator(lambda name: _backends().check_name(name))]
     model: Text | None = None
     base_url: Text | None = None
     api_key_env: Text | None = "OPENAI_API_KEY"
@@ -101,17 +109,7 @@ class ModelSpec(_Spec):
 
     @model_validator(mode="after")
     def _backend_fields(self) -> "ModelSpec":
-        if self.backend == "stored":
-            if self.predictions is None:
-                raise ValueError("a stored backend needs predictions (a file, or an output name of the manifest)")
-            if self.model or self.base_url or self.params:
-                raise ValueError("a stored backend takes predictions and format only")
-        else:
-            if self.model is None:
-                raise ValueError(f"the {self.backend} backend needs model (the model name to ask for)")
-            if self.api_key_env is None and self.base_url is None:
-                raise ValueError("api_key_env: null (no key) is for local servers: set base_url too, or requests "
-                                 "would go to api.openai.com without a key")
+        _backends().check_spec(self)  # what the named backend needs of the other keys (ValueError)
         return self
 
 

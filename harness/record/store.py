@@ -1,4 +1,5 @@
-"""The run record: the one module that writes and reads a run folder (results/runs/<name>/).
+"""The run record's writer and reader: the one module that writes and reads a run folder
+(results/runs/<name>/), as the models of harness.record.models.
 
 A record is the files of one run:
 
@@ -7,7 +8,7 @@ A record is the files of one run:
 - `metrics.json`: the scores, each level with its scorer signature.
 - `sentences.jsonl`: per-sentence counts and the chosen reference, per level.
 - `hypotheses.txt`: the scored sentences, one a line (optional on disk).
-- `predictions.jsonl`: raw outputs, cleaning, usage, errors (optional on disk).
+- `predictions.jsonl`: the model's responses, cleaning, errors (optional on disk).
 
 The optional files are left out of git when they are other people's outputs (the stored-output
 runs); a reader checks whatever is present against the manifest, so a folder can never pass
@@ -31,118 +32,22 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.core.atomic import atomic_write_text
 from harness.core.errors import HarnessError
+from harness.record.models import (  # noqa: F401 - DatasetRef, RunRecord: what readers import from here
+    HYPOTHESES, LEVELS, MANIFEST, METRICS, PREDICTIONS, SCHEMA, SENTENCES, DatasetRef, FileHashes, Manifest, Metrics,
+    PredictionLine, RunInfo, RunRecord, SentenceLine,
+)
 from metrics.compare import Counts
 
-SCHEMA = 2
-LEVELS = ("char", "word")
-MANIFEST, METRICS, SENTENCES, HYPOTHESES, PREDICTIONS = (
-    "manifest.json", "metrics.json", "sentences.jsonl", "hypotheses.txt", "predictions.jsonl")
 HASHED_FILES = (METRICS, SENTENCES, HYPOTHESES)
-
-
-# --------------------------------------------------------------------------------------------
-# Records
-
-
-@dataclass(frozen=True)
-class SentenceScore:
-    """One line of sentences.jsonl: counts per level, the chosen reference, and (ChERRANT
-    levels only) counts per edit type, collapsed to M/R/S/W."""
-
-    id: str
-    counts: dict[str, Counts]
-    refs: dict[str, int | None]
-    types: dict[str, dict[str, Counts]]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One line of predictions.jsonl (the fields reports use)."""
-
-    id: str
-    source: str
-    raw: str | None
-    prediction: str | None
-    cleaning: tuple[str, ...]
-    error: str | None
-
-
-@dataclass(frozen=True)
-class DatasetRef:
-    """The dataset a run scored, as its manifest records it."""
-
-    name: str
-    path: str
-    sha256: str
-    sentences: int  # in the dataset
-    run_items: int  # scored by this run (fewer after --limit)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A run folder, read and cross-checked."""
-
-    path: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    rows: tuple[SentenceScore, ...]
-    predictions: tuple[Prediction, ...] | None  # None: predictions.jsonl is not on disk
-    hypotheses: tuple[str, ...] | None  # None: hypotheses.txt is not on disk
-
-    @property
-    def name(self) -> str:
-        return self.manifest["run"]
-
-    @property
-    def fingerprint(self) -> str:
-        return self.manifest["fingerprint"]
-
-    @property
-    def dataset(self) -> DatasetRef:
-        d = self.manifest["dataset"]
-        return DatasetRef(d["name"], d["path"], d["sha256"], d["sentences"], d["run_items"])
-
-    @property
-    def signatures(self) -> dict[str, str]:
-        return {level: self.metrics[level]["signature"] for level in LEVELS if level in self.metrics}
-
-    @property
-    def levels(self) -> tuple[str, ...]:
-        return tuple(self.signatures)
-
-    @property
-    def failed(self) -> int:
-        return int(self.metrics.get("failed", 0))
-
-    @property
-    def partial(self) -> bool:
-        """Fewer sentences than the dataset has (a --limit run)."""
-        return self.dataset.run_items < self.dataset.sentences
-
-    @property
-    def complete(self) -> bool:
-        return not self.failed and not self.partial
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return (self.manifest.get("config") or {}).get("report") or {}
-
-    @property
-    def config_path(self) -> str | None:
-        return self.manifest.get("config_path")
-
-    def require_predictions(self) -> tuple[Prediction, ...]:
-        if self.predictions is None:
-            hint = f": `python -m harness run --config {self.config_path}`" if self.config_path else ""
-            raise HarnessError(f"this run's {PREDICTIONS} is not in its folder (the outputs of stored systems are "
-                               f"not committed); run its config again to restore it{hint}", self.path)
-        return self.predictions
+UPGRADABLE_SCHEMAS = (2,)  # what `harness record-upgrade` rewrites (harness.run.upgrade)
+Model = TypeVar("Model", bound=BaseModel)
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,44 +67,50 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _json_text(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+def _data(model: BaseModel) -> Any:
+    return model.model_dump(mode="json", by_alias=True)
 
 
-def _jsonl_text(records: Iterable[dict]) -> str:
+def _json_text(model: BaseModel) -> str:
+    return json.dumps(_data(model), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def _jsonl_text(lines: Iterable[BaseModel]) -> str:
     # ensure_ascii keeps U+2028, U+0085 and friends escaped: a record is one line for any reader.
-    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    return "".join(json.dumps(_data(line), sort_keys=True) + "\n" for line in lines)
 
 
-def outputs_digest(predictions: Iterable[dict]) -> str:
+def outputs_digest(predictions: Iterable[PredictionLine]) -> str:
     """What the model answered, item by item: names predictions.jsonl without its volatile
     fields (latency, cache flags), so a re-run answered from the cache has the same digest."""
-    return _sha(_canonical([[p["id"], p["raw"], p["prediction"], p["error"]] for p in predictions]))
+    return _sha(_canonical([[p.id, p.raw, p.prediction, p.error] for p in predictions]))
 
 
-def fingerprint(manifest: dict[str, Any]) -> str:
+def fingerprint(info: RunInfo, outputs_sha256: str, files: FileHashes) -> str:
     """The record's name: what was run, on what, by which model, with which results."""
-    core = {key: manifest.get(key) for key in ("schema", "config_sha256", "model", "outputs_sha256", "files")}
-    core["dataset"] = {k: manifest["dataset"][k] for k in ("sha256", "sentences", "run_items")}
+    core = {"schema": SCHEMA, "config_sha256": info.config_sha256, "model": _data(info.model),
+            "outputs_sha256": outputs_sha256, "files": _data(files),
+            "dataset": info.dataset.model_dump(mode="json", include={"sha256", "sentences", "run_items"})}
     return _sha(_canonical(core))
 
 
-def write_record(run_dir: Path, manifest: dict[str, Any], metrics: dict[str, Any], sentences: list[dict],
-                 hypotheses: list[str], predictions: list[dict], previous: str | None) -> bool:
-    """Complete `manifest` (schema, file hashes, fingerprint) and write the record, unless
-    `previous`, the fingerprint of the valid record the folder holds, is the same: then only
-    the optional files that are missing are added, and False says the record is unchanged.
+def write_record(run_dir: Path, info: RunInfo, metrics: Metrics, sentences: Sequence[SentenceLine],
+                 hypotheses: Sequence[str], predictions: Sequence[PredictionLine], previous: str | None) -> bool:
+    """Seal `info` into the manifest (schema, file hashes, fingerprint) and write the record,
+    unless `previous`, the fingerprint of the valid record the folder holds, is the same: then
+    only the optional files that are missing are added, and False says the record is unchanged.
     The caller holds the folder's lock (`hold`)."""
     if any("\n" in h or "\r" in h for h in hypotheses):
         raise HarnessError("a prediction spans several lines; hypotheses.txt needs one a line", run_dir)
     texts = {METRICS: _json_text(metrics), SENTENCES: _jsonl_text(sentences),
              HYPOTHESES: "".join(h + "\n" for h in hypotheses), PREDICTIONS: _jsonl_text(predictions)}
-    manifest = {**manifest, "schema": SCHEMA, "outputs_sha256": outputs_digest(predictions),
-                "files": {name: _sha(texts[name]) for name in HASHED_FILES}}
-    manifest["fingerprint"] = fingerprint(manifest)
+    outputs = outputs_digest(predictions)
+    files = FileHashes.model_validate({name: _sha(texts[name]) for name in HASHED_FILES})
+    manifest = Manifest(**dict(info), outputs_sha256=outputs, files=files,
+                        fingerprint=fingerprint(info, outputs, files))
     texts[MANIFEST] = _json_text(manifest)
 
-    if previous == manifest["fingerprint"]:
+    if previous == manifest.fingerprint:
         for name in (HYPOTHESES, PREDICTIONS):
             if not (run_dir / name).is_file():
                 atomic_write_text(run_dir / name, texts[name])
@@ -324,62 +235,22 @@ def hold(run_dir: Path, command: str | None = None) -> Iterator[None]:
 
 def read_record(path: str | Path) -> RunRecord:
     """Read a run folder and check every file present against its manifest. Raises
-    HarnessError naming the file when anything does not belong to the same run."""
+    HarnessError naming the file (and line) when anything does not belong to the same run or
+    does not fit its model."""
     path = Path(path)
     if not path.is_dir():
         raise HarnessError("not a run folder (expected results/runs/<name>/)", path)
-    manifest = _read_json(path / MANIFEST, required=True)
-    if not isinstance(manifest, dict):
-        raise HarnessError("expected a JSON object", path / MANIFEST)
-    schema = manifest.get("schema", 1)
-    if schema != SCHEMA:
-        age = "an older" if isinstance(schema, int) and schema < SCHEMA else "a newer"
-        action = "run its config again to rewrite it" if age == "an older" else "upgrade cgec-harness"
-        raise HarnessError(f"written by {age} cgec-harness (run record schema {schema}; this version reads "
-                           f"schema {SCHEMA}): {action}", path / MANIFEST)
-    where = path / MANIFEST
-    _field(manifest, "run", str, where)
-    _field(manifest, "fingerprint", str, where)
-    dataset = _field(manifest, "dataset", dict, where)
-    for key, kind in (("name", str), ("path", str), ("sha256", str), ("sentences", int), ("run_items", int)):
-        _field(dataset, key, kind, where, f"dataset.{key}")
-    files = _field(manifest, "files", dict, where)
-    if fingerprint(manifest) != manifest["fingerprint"]:
-        raise HarnessError("fingerprint does not match the manifest's contents (edited by hand?)", where)
-
+    manifest = _read_manifest(path)
     texts: dict[str, str | None] = {}
     for name in HASHED_FILES:
         texts[name] = _read_text(path / name, required=name != HYPOTHESES)
-        if texts[name] is not None and _sha(texts[name]) != files.get(name):
+        if texts[name] is not None and _sha(texts[name]) != getattr(manifest.files, name.split(".")[0]):
             raise HarnessError(f"does not belong to this run's record (its sha256 differs from the one in "
                                f"{MANIFEST}): the folder mixes two runs; run the config again", path / name)
-    metrics = _json_value(texts[METRICS], path / METRICS)
-    if not isinstance(metrics, dict):
-        raise HarnessError("expected a JSON object", path / METRICS)
-    levels = [level for level in LEVELS if isinstance(metrics.get(level), dict)]
-    if not levels:
-        raise HarnessError(f"no score level ({', '.join(LEVELS)}) in metrics", path / METRICS)
-    for level in levels:
-        _field(metrics[level], "signature", str, path / METRICS, f"{level}.signature")
-    rows = tuple(_sentence_row(number, data, levels, path / SENTENCES)
-                 for number, data in _jsonl(texts[SENTENCES], path / SENTENCES))
-    if len(rows) != dataset["run_items"]:
-        raise HarnessError(f"{len(rows)} sentences but the manifest says {dataset['run_items']} were run",
-                           path / SENTENCES)
-    _check_totals(rows, metrics, levels, path)
-
-    hypotheses = None
-    if texts[HYPOTHESES] is not None:
-        hypotheses = tuple(texts[HYPOTHESES].split("\n")[:-1])
-    predictions = None
-    predictions_text = _read_text(path / PREDICTIONS, required=False)
-    if predictions_text is not None:
-        entries = list(_jsonl(predictions_text, path / PREDICTIONS))
-        predictions = tuple(_prediction(number, data, path / PREDICTIONS) for number, data in entries)
-        if [p.id for p in predictions] != [row.id for row in rows] \
-                or outputs_digest(data for _, data in entries) != manifest.get("outputs_sha256"):
-            raise HarnessError(f"does not belong to this run's record (its outputs differ from the ones "
-                               f"{MANIFEST} names): run the config again", path / PREDICTIONS)
+    metrics = parse_json(Metrics, texts[METRICS] or "", path / METRICS)
+    rows = _sentences(texts[SENTENCES] or "", metrics, manifest, path)
+    hypotheses = tuple(texts[HYPOTHESES].split("\n")[:-1]) if texts[HYPOTHESES] is not None else None
+    predictions = _predictions(path, manifest, rows)
     return RunRecord(path, manifest, metrics, rows, predictions, hypotheses)
 
 
@@ -389,6 +260,72 @@ def list_records(root: str | Path) -> list[RunRecord]:
     if not root.is_dir():
         raise HarnessError("no such runs folder", root)
     return [read_record(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+
+class _Schema(BaseModel):
+    """Only the schema number, read before anything else of a manifest."""
+
+    model_config = ConfigDict(extra="ignore")
+    number: Any = Field(1, alias="schema")
+
+
+def schema_of(path: Path) -> int:
+    """The record schema of a folder's manifest (1 when it names none)."""
+    where = path / MANIFEST
+    number = parse_json(_Schema, _read_text(where, required=True) or "", where).number
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise HarnessError(f"schema: expected a whole number, got {number!r}", where)
+    return number
+
+
+def _read_manifest(path: Path) -> Manifest:
+    where = path / MANIFEST
+    schema = schema_of(path)
+    if schema != SCHEMA:
+        older = schema < SCHEMA
+        action = "run its config again to rewrite it" if older else "upgrade cgec-harness"
+        if schema in UPGRADABLE_SCHEMAS:
+            action += f", or `python -m harness record-upgrade {path}`"
+        raise HarnessError(f"written by {'an older' if older else 'a newer'} cgec-harness (run record schema "
+                           f"{schema}; this version reads schema {SCHEMA}): {action}", where)
+    manifest = parse_json(Manifest, _read_text(where, required=True) or "", where)
+    if fingerprint(manifest, manifest.outputs_sha256, manifest.files) != manifest.fingerprint:
+        raise HarnessError("fingerprint does not match the manifest's contents (edited by hand?)", where)
+    return manifest
+
+
+def _sentences(text: str, metrics: Metrics, manifest: Manifest, path: Path) -> tuple[SentenceLine, ...]:
+    where = path / SENTENCES
+    rows = []
+    for number, line in _lines(text):
+        row = parse_json(SentenceLine, line, where, number)
+        missing = [level for level in metrics.levels() if getattr(row, level) is None]
+        if missing:
+            raise HarnessError(f"no {missing[0]} counts ({METRICS} has that level)", where, number)
+        rows.append(row)
+    if len(rows) != manifest.dataset.run_items:
+        raise HarnessError(f"{len(rows)} sentences but the manifest says {manifest.dataset.run_items} were run",
+                           where)
+    for level, scores in metrics.levels().items():
+        summed = sum((row.level(level).counts for row in rows), Counts())
+        total = scores.counts
+        if summed != total:
+            raise HarnessError(f"{level}: per-sentence counts sum to tp/fp/fn {summed.tp}/{summed.fp}/{summed.fn} "
+                               f"but {METRICS} says {total.tp}/{total.fp}/{total.fn}", where)
+    return tuple(rows)
+
+
+def _predictions(path: Path, manifest: Manifest, rows: tuple[SentenceLine, ...]) -> tuple[PredictionLine, ...] | None:
+    where = path / PREDICTIONS
+    text = _read_text(where, required=False)
+    if text is None:
+        return None
+    predictions = tuple(parse_json(PredictionLine, line, where, number) for number, line in _lines(text))
+    if [p.id for p in predictions] != [row.id for row in rows] \
+            or outputs_digest(predictions) != manifest.outputs_sha256:
+        raise HarnessError(f"does not belong to this run's record (its outputs differ from the ones "
+                           f"{MANIFEST} names): run the config again", where)
+    return predictions
 
 
 def _read_text(path: Path, required: bool) -> str | None:
@@ -403,103 +340,32 @@ def _read_text(path: Path, required: bool) -> str | None:
         raise HarnessError(f"cannot read: {error}", path) from None
 
 
-def _read_json(path: Path, required: bool) -> Any:
-    return _json_value(_read_text(path, required), path)
-
-
-def _json_value(text: str | None, path: Path) -> Any:
-    try:
-        return json.loads(text or "")
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
-
-
-def _jsonl(text: str | None, path: Path) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate((text or "").split("\n"), 1):
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(text.split("\n"), 1):
         if line.strip():
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise HarnessError(f"invalid JSON: {error.msg}", path, number) from None
+            yield number, line
 
 
-def _field(data: Any, key: str, kind: type, path: Path, label: str | None = None, line: int | None = None) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise HarnessError(f"missing {label or key}", path, line)
-    value = data[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise HarnessError(f"{label or key}: expected {kind.__name__}, got {type(value).__name__}", path, line)
-    return value
+def parse_json(model: type[Model], text: str, path: Path, line: int | None = None) -> Model:
+    """`text` (a JSON document or one JSONL line) as `model`; anything else is one HarnessError
+    naming the file, the line and the first key that does not fit."""
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        raise HarnessError(validation_message(error), path, line) from None
 
 
-def _id(data: dict, path: Path, line: int) -> str:
-    value = data.get("id")
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise HarnessError("missing or invalid id", path, line)
-    return str(value)
-
-
-def _counts(block: Any, level: str, path: Path, line: int) -> Counts:
-    total = Counts(*(_field(block, key, int, path, f"{level}.{key}", line) for key in ("tp", "fp", "fn")))
-    if min(total.tp, total.fp, total.fn) < 0:
-        raise HarnessError(f"{level}: negative count", path, line)
-    return total
-
-
-def _sentence_row(line: int, data: Any, levels: list[str], path: Path) -> SentenceScore:
-    if not isinstance(data, dict):
-        raise HarnessError("expected a JSON object", path, line)
-    counts: dict[str, Counts] = {}
-    refs: dict[str, int | None] = {}
-    types: dict[str, dict[str, Counts]] = {}
-    for level in levels:
-        block = data.get(level)
-        if not isinstance(block, dict):
-            raise HarnessError(f"no {level} counts (metrics.json has that level)", path, line)
-        counts[level] = _counts(block, level, path, line)
-        refs[level] = block.get("ref")
-        if "types" in block:
-            types[level] = _types(block["types"], level, path, line)
-            if sum_counts(types[level].values()) != counts[level]:
-                raise HarnessError(f"{level}: per-type counts do not add up to tp/fp/fn", path, line)
-    return SentenceScore(_id(data, path, line), counts, refs, types)
-
-
-def _types(raw: Any, level: str, path: Path, line: int) -> dict[str, Counts]:
-    if not isinstance(raw, dict):
-        raise HarnessError(f"{level}.types: expected an object", path, line)
-    out: dict[str, Counts] = {}
-    for name, values in raw.items():
-        if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, int) for v in values)):
-            raise HarnessError(f"{level}.types.{name}: expected [tp, fp, fn]", path, line)
-        # Tier 1 as in metrics.compare.type_counts: "R:NOUN" -> "R"; UNK stays UNK.
-        key = name if name == "UNK" else name[:1]
-        out[key] = out.get(key, Counts()) + Counts(*values)
-    return out
-
-
-def _check_totals(rows: tuple[SentenceScore, ...], metrics: dict, levels: list[str], path: Path) -> None:
-    for level in levels:
-        total = _counts(metrics[level], level, path / METRICS, None)
-        summed = sum_counts(row.counts[level] for row in rows)
-        if summed != total:
-            raise HarnessError(f"{level}: per-sentence counts sum to tp/fp/fn {summed.tp}/{summed.fp}/{summed.fn} "
-                               f"but metrics.json says {total.tp}/{total.fp}/{total.fn}", path / SENTENCES)
-
-
-def _prediction(line: int, data: Any, path: Path) -> Prediction:
-    if not isinstance(data, dict):
-        raise HarnessError("expected a JSON object", path, line)
-    for key in ("raw", "prediction", "error"):
-        if key not in data:
-            raise HarnessError(f"missing {key}", path, line)
-    return Prediction(id=_id(data, path, line), source=_field(data, "source", str, path, line=line),
-                      raw=data["raw"], prediction=data["prediction"],
-                      cleaning=tuple(str(flag) for flag in data.get("cleaning") or []), error=data["error"])
-
-
-def sum_counts(items: Iterable[Counts]) -> Counts:
-    total = Counts()
-    for item in items:
-        total = total + item
-    return total
+def validation_message(error: ValidationError) -> str:
+    """A pydantic error as one line: `key.sub: what is wrong`."""
+    first = error.errors()[0]
+    if first["type"] == "json_invalid":
+        return f"invalid JSON: {first.get('ctx', {}).get('error', first['msg'])}"
+    where = ".".join(str(part) for part in first["loc"])
+    if not where and first["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return "expected a JSON object"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "missing"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}: {message}" if where else message

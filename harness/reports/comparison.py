@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from harness.core.errors import HarnessError
-from harness.record.store import RunRecord, sum_counts
+from harness.record.models import RunRecord
 from harness.scoring.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
@@ -186,16 +186,10 @@ def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources
 
     `sources` and `references` are those of the runs' sentences, in order (from the dataset the
     runs scored); without `sources`, the runs' own predictions.jsonl supplies them."""
-    if not runs:
-        raise HarnessError("nothing to compare: no runs given")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise HarnessError(f"bootstrap: expected a number of resamples >= 0, got {bootstrap!r}")
-    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
-        raise HarnessError(f"top: expected a number of sentences >= 0, got {top!r}")
+    _check_arguments(runs, bootstrap, top)
     _check_comparable(runs)
     labels = _labels(runs)
-    first = runs[0]
-    n = len(first.rows)
+    first, n = runs[0], len(runs[0].rows)
     if references is not None and len(references) != n:
         raise HarnessError(f"references: {len(references)} sentences but the runs have {n}")
     if sources is None:
@@ -203,7 +197,34 @@ def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources
         sources = [p.source for p in with_predictions.predictions] if with_predictions is not None else None
     if sources is not None and len(sources) != n:
         raise HarnessError(f"sources: {len(sources)} sentences but the runs have {n}")
+    levels, notes = _levels(runs, labels)
+    resamples = _resample_weights(n, bootstrap, seed)
+    level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
+    # Edit types exist for ChERRANT levels (every row carries `types`), not for MaxMatch.
+    edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
+                            if all(row.level(level).types is not None for run in runs for row in run.rows))
+    error_breakdowns = _error_breakdowns(runs, labels, levels, sources, error_types, notes)
+    disagreement_level = levels[0] if len(runs) > 1 else None
+    disagreements = _disagreements(runs, labels, levels, disagreement_level, sources, references, top) \
+        if disagreement_level is not None else ()
+    return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset.name, dataset_sha256=first.dataset.sha256,
+                      sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
+                      edit_types=edit_breakdowns, error_types=error_breakdowns,
+                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes))
 
+
+def _check_arguments(runs: Sequence[RunRecord], bootstrap: int, top: int) -> None:
+    if not runs:
+        raise HarnessError("nothing to compare: no runs given")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise HarnessError(f"bootstrap: expected a number of resamples >= 0, got {bootstrap!r}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise HarnessError(f"top: expected a number of sentences >= 0, got {top!r}")
+
+
+def _levels(runs: Sequence[RunRecord], labels: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The levels every run scored, with comparable signatures, and notes on what is left out."""
+    first = runs[0]
     notes: list[str] = []
     levels = [level for level in LEVELS if all(level in run.signatures for run in runs)]
     for level in LEVELS:
@@ -212,45 +233,37 @@ def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources
             notes.append(f"{level} level not compared: only {having} scored it")
     for level in levels:
         for run, label in zip(runs[1:], labels[1:]):
-            difference = signature_differences(first.signatures[level], run.signatures[level])
+            difference = signature_differences(first.metrics.levels()[level].signature_data,
+                                               run.metrics.levels()[level].signature_data)
             if difference:
                 raise HarnessError(f"{level} scores of {labels[0]} and {label} are not comparable: their "
                                    f"signatures differ ({'; '.join(difference)})")
     if not levels:
         raise HarnessError("no score level is present in every run: "
                            + "; ".join(f"{label}: {', '.join(run.levels)}" for label, run in zip(labels, runs)))
-    for label, run in zip(labels, runs):
-        if run.failed:
-            notes.append(f"{label} has {run.failed} failed items (scored as their source)")
-    if n < first.dataset.sentences:
-        notes.append(f"the runs cover {n} of the dataset's {first.dataset.sentences} sentences")
-    for label, run in zip(labels, runs):
-        if run.predictions is None:
-            notes.append(f"{label}: predictions.jsonl is not in its folder; its outputs are not shown")
+    notes += [f"{label} has {run.failed} failed items (scored as their source)"
+              for label, run in zip(labels, runs) if run.failed]
+    if len(first.rows) < first.dataset.sentences:
+        notes.append(f"the runs cover {len(first.rows)} of the dataset's {first.dataset.sentences} sentences")
+    notes += [f"{label}: predictions.jsonl is not in its folder; its outputs are not shown"
+              for label, run in zip(labels, runs) if run.predictions is None]
+    return levels, notes
 
-    resamples = _resample_weights(n, bootstrap, seed)
-    level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
 
-    # Edit types exist for ChERRANT levels (every row carries `types`), not for MaxMatch.
-    edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
-                            if all(level in row.types for run in runs for row in run.rows))
-    error_breakdowns: tuple[Breakdown, ...] = ()
-    if error_types is not None and sources is None:
+def _error_breakdowns(runs: Sequence[RunRecord], labels: Sequence[str], levels: Sequence[str],
+                      sources: list[str] | None, error_types: dict[str, str] | None,
+                      notes: list[str]) -> tuple[Breakdown, ...]:
+    """Breakdowns by NaCGEC error type (needs the sources to look them up); notes what is missing."""
+    if error_types is None:
+        return ()
+    if sources is None:
         notes.append("no error-type breakdown: neither the dataset nor any run's predictions give the sources")
-    elif error_types is not None:
-        sentence_types = [error_types.get(remove_whitespace(source), UNKNOWN) for source in sources]
-        unknown = sentence_types.count(UNKNOWN)
-        if unknown:
-            notes.append(f"{unknown} of {n} sentences have no NaCGEC error type (reported as {UNKNOWN})")
-        error_breakdowns = tuple(_error_types(level, runs, labels, sentence_types) for level in levels)
-
-    disagreement_level = levels[0] if len(runs) > 1 else None
-    disagreements = _disagreements(runs, labels, levels, disagreement_level, sources, references, top) \
-        if disagreement_level is not None else ()
-    return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset.name, dataset_sha256=first.dataset.sha256,
-                      sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
-                      edit_types=edit_breakdowns, error_types=error_breakdowns,
-                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes))
+        return ()
+    sentence_types = [error_types.get(remove_whitespace(source), UNKNOWN) for source in sources]
+    unknown = sentence_types.count(UNKNOWN)
+    if unknown:
+        notes.append(f"{unknown} of {len(sources)} sentences have no NaCGEC error type (reported as {UNKNOWN})")
+    return tuple(_error_types(level, runs, labels, sentence_types) for level in levels)
 
 
 def _check_comparable(runs: Sequence[RunRecord]) -> None:
@@ -301,8 +314,12 @@ def f_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float = 0.5) 
 
 
 def _counts_matrix(run: RunRecord, level: str) -> np.ndarray:
-    return np.array([[row.counts[level].tp, row.counts[level].fp, row.counts[level].fn] for row in run.rows],
+    return np.array([[row.level(level).tp, row.level(level).fp, row.level(level).fn] for row in run.rows],
                     dtype=np.float64)
+
+
+def _total(counts: Iterable[Counts]) -> Counts:
+    return sum(counts, Counts())
 
 
 def _interval(values: np.ndarray) -> Interval:
@@ -315,7 +332,7 @@ def _compare_level(level: str, runs: Sequence[RunRecord], labels: Sequence[str],
     scores: list[Score] = []
     samples: list[np.ndarray] = []
     for run, label in zip(runs, labels):
-        total = sum_counts(row.counts[level] for row in run.rows)
+        total = _total(row.level(level).counts for row in run.rows)
         p, r, f = prf(total)
         interval = None
         if len(weights):
@@ -342,11 +359,12 @@ def _type_score(name: str, counts: Counts, sentences: int | None = None) -> Type
 
 
 def _edit_types(level: str, runs: Sequence[RunRecord], labels: Sequence[str]) -> Breakdown:
-    seen = {name for run in runs for row in run.rows for name in row.types[level]}
+    per_row = {label: [row.level(level).edit_types() for row in run.rows] for run, label in zip(runs, labels)}
+    seen = {name for rows in per_row.values() for types in rows for name in types}
     names = tuple([t for t in EDIT_TYPES if t in seen] + sorted(seen - set(EDIT_TYPES)))
     per_run: dict[str, tuple[TypeScore, ...]] = {}
     for run, label in zip(runs, labels):
-        per_run[label] = tuple(_type_score(name, sum_counts(row.types[level].get(name, Counts()) for row in run.rows))
+        per_run[label] = tuple(_type_score(name, _total(types.get(name, Counts()) for types in per_row[label]))
                                for name in names)
     return Breakdown(level, "edit_type", names, per_run)
 
@@ -358,7 +376,7 @@ def _error_types(level: str, runs: Sequence[RunRecord], labels: Sequence[str], s
     per_run: dict[str, tuple[TypeScore, ...]] = {}
     for run, label in zip(runs, labels):
         per_run[label] = tuple(
-            _type_score(name, sum_counts(row.counts[level] for row, t in zip(run.rows, sentence_types) if t == name),
+            _type_score(name, _total(row.level(level).counts for row, t in zip(run.rows, sentence_types) if t == name),
                         sentence_types.count(name))
             for name in names)
     return Breakdown(level, "error_type", names, per_run)
@@ -378,8 +396,8 @@ def _disagreements(runs: Sequence[RunRecord], labels: Sequence[str], levels: Seq
             prediction, error = NOT_IN_RECORD, None
             if run.predictions is not None:
                 prediction, error = run.predictions[index].prediction, run.predictions[index].error
-            entries.append(RunSentence(label, prediction, error, {lv: row.counts[lv] for lv in levels},
-                                       {lv: prf(row.counts[lv])[2] for lv in levels}))
+            entries.append(RunSentence(label, prediction, error, {lv: row.level(lv).counts for lv in levels},
+                                       {lv: prf(row.level(lv).counts)[2] for lv in levels}))
         out.append(Disagreement(index, runs[0].rows[index].id, sources[index] if sources is not None else None,
                                 tuple(references[index]) if references is not None else None,
                                 float(spread[index]), tuple(entries)))

@@ -9,7 +9,8 @@ from pathlib import Path
 from harness.data.manifest import DataSettings
 from harness.data.datasets import load_run_dataset
 from harness.core.errors import HarnessError
-from harness.record.store import PREDICTIONS, read_record
+from harness.record.models import PREDICTIONS
+from harness.record.store import read_record
 from harness.scoring.corpus import LexiconTexts
 from metrics.compare import block_edits, edit_dict, sentence_pairs
 from metrics.edit import NOOP, Edit
@@ -42,7 +43,8 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
     hyp_edits = edit_dict(block_edits(hyp_block))
     pairs = sentence_pairs(hyp_edits, ref_edits) or []
     # The reference the run's scorer chose (it depends on the corpus so far), else the best pair.
-    chosen = run.rows[index].refs.get("char")
+    char = run.rows[index].char
+    chosen = char.ref if char is not None else None
     best = next((p for p in pairs if p.ref == chosen), None) or max(
         pairs, key=lambda p: (p.counts.tp, -p.counts.fp, -p.counts.fn), default=None)
 

@@ -17,11 +17,12 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from harness.data.manifest import load_manifest
-from harness.data.datasets import manifest_sha256
 from harness.core.errors import HarnessError
-from harness.record.store import RunRecord, list_records
 from harness.core.resources import packaged
+from harness.data.datasets import manifest_sha256
+from harness.data.manifest import load_manifest
+from harness.record.models import LevelMetrics, RunRecord
+from harness.record.store import list_records
 from harness.scoring.signature import follows
 
 REPORTED_DIR = packaged("reported")
@@ -37,32 +38,36 @@ class Table:
     notes: tuple[str, ...]  # runs left out, and why
 
 
-def _percent(metrics: dict, level: str, key: str) -> float | None:
-    value = (metrics.get(level) or {}).get(key)
+def _percent(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 2)
 
 
 def figures(run: RunRecord) -> dict[str, float | None]:
-    return {f"{level.capitalize()} {name}": _percent(run.metrics, level.lower(), key)
-            for level in ("Word", "Char") for name, key in (("P", "precision"), ("R", "recall"), ("F0.5", "f0.5"))}
+    levels = run.metrics.levels()
+    out: dict[str, float | None] = {}
+    for level in ("Word", "Char"):
+        scores: LevelMetrics | None = levels.get(level.lower())
+        values = (scores.precision, scores.recall, scores.f05) if scores is not None else (None, None, None)
+        out.update({f"{level} {name}": _percent(value) for name, value in zip(("P", "R", "F0.5"), values)})
+    return out
 
 
 def comparable_levels(run: RunRecord, word_protocol: tuple[str, str]) -> set[str]:
     """Levels whose signature follows the reported protocol (ChERRANT at char level)."""
     levels = set()
-    signatures = run.signatures
-    if "word" in signatures and follows(signatures["word"], "word", *word_protocol):
+    scores = run.metrics.levels()
+    if "word" in scores and follows(scores["word"].signature_data, "word", *word_protocol):
         levels.add("Word")
-    if "char" in signatures and follows(signatures["char"], "char", "cherrant"):
+    if "char" in scores and follows(scores["char"].signature_data, "char", "cherrant"):
         levels.add("Char")
     return levels
 
 
 def run_note(run: RunRecord, word_protocol: tuple[str, str]) -> str:
     notes = []
-    if "word" in run.signatures and "Word" not in comparable_levels(run, word_protocol):
-        word = run.metrics["word"]
-        notes.append(f"word level by {word.get('scorer')}+{word.get('segmenter')}: not comparable")
+    word = run.metrics.word
+    if word is not None and "Word" not in comparable_levels(run, word_protocol):
+        notes.append(f"word level by {word.scorer}+{word.segmenter}: not comparable")
     if run.partial:
         notes.append(f"partial run ({run.dataset.run_items} of {run.dataset.sentences} sentences)")
     if run.failed:
@@ -109,7 +114,7 @@ def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR)
             "word_p", "word_r", "word_f05", "char_p", "char_r", "char_f05"))}
         base = {"Model": paper["model"], "# Param.": paper["params"], "Data": paper["train_data"]}
         rows.append({**base, "Row": "reported", **published, "Note": paper["source"]})
-        matches = [run for run in runs if run.report.get("label") == paper["model"]]
+        matches = [run for run in runs if run.report.label == paper["model"]]
         if not matches:
             rows.append({**base, "Row": "not run", **{k: None for k in FIGURES}, "Note": ""})
         for run in matches:
@@ -126,8 +131,8 @@ def build_table(runs_dir: Path, dataset: str, reported_dir: Path = REPORTED_DIR)
             rows.append({**base, "Row": f"difference ({run.name})", **difference, "Note": ""})
     for run in runs:
         if run.path not in placed:
-            rows.append({"Model": run.report.get("label") or run.name, "# Param.": run.report.get("params") or "",
-                         "Data": run.report.get("train_data") or "", "Row": f"this harness ({run.name})",
+            rows.append({"Model": run.report.label or run.name, "# Param.": run.report.params or "",
+                         "Data": run.report.train_data or "", "Row": f"this harness ({run.name})",
                          **figures(run), "Note": run_note(run, DEFAULT_PROTOCOL)})
     return Table(dataset, pd.DataFrame(rows, columns=COLUMNS), tuple(notes))
 

@@ -1,5 +1,6 @@
 """`harness run`: config -> dataset -> backend -> runner -> cleaned predictions -> scores -> the
-run record in results/runs/<name>/ (written by harness.record.store)."""
+run record in results/runs/<name>/ (the models of harness.record.models, written by
+harness.record.store)."""
 
 from __future__ import annotations
 
@@ -13,24 +14,31 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Sequence
 
 from harness import __version__
 
-from harness.record import store as record
-from harness.backends import Backend, make_backend
+from harness.backends import registry
+from harness.backends.base import Backend, BackendContext
 from harness.cache.responses import ResponseCache
-from harness.cleaning.rules import Cleaned, CleaningRules, clean, summarise
+from harness.cleaning import Cleaned, CleaningSpec, clean, summarise
 from harness.config.schema import RunConfig
-from harness.data.manifest import DataSettings
-from harness.data.datasets import Dataset, Item, load_dataset
 from harness.core.errors import HarnessError
+from harness.core.response import Usage
+from harness.data.datasets import Dataset, Item, load_dataset
+from harness.data.manifest import DataSettings
+from harness.record import store as record
+from harness.record.models import (
+    BackendInfo, CleaningSummary, CostEstimate, DatasetRef, GenerationStats, Metrics, ModelChange, ModelIdentity,
+    PredictionLine, RecordedConfig, RequestCounts, RunInfo, RunRecord, SentenceLine, TokenTotals,
+)
+from harness.reports.text import score_table
 from harness.run.limits import Limits
 from harness.run.pricing import estimate_cost
 from harness.run.prompt import render
-from harness.reports.text import score_table
-from harness.run.runner import ItemResult, RetryPolicy, estimate_tokens, run_items, summarise_usage
-from harness.scoring.corpus import score_levels
+from harness.run.runner import ItemResult, RetryPolicy, RunStats, estimate_tokens, run_items, summarise_usage
+from harness.scoring.corpus import ScoreSet, score_levels
+from harness.scoring.options import ScoringOptions
 from metrics.score import package_version
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,14 +56,32 @@ class RunOptions:
     jobs: int | None = None
 
 
-def cleaning_rules(config: RunConfig) -> CleaningRules:
-    raw = dict(config.cleaning or {})
-    enabled = raw.pop("enabled", True)
-    if not isinstance(enabled, bool):
-        raise HarnessError("cleaning.enabled: expected true or false", config.path)
-    if not enabled:
-        return CleaningRules.disabled()
-    return CleaningRules.from_mapping(raw, config.path or "config") if raw else CleaningRules()
+@dataclass(frozen=True)
+class Answers:
+    """What the runner gave: each item's result, the request counts, when it started and how
+    long it took."""
+
+    results: list[ItemResult]
+    stats: RunStats
+    started: datetime
+    wall: float
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    """The record's prediction lines (response and cleaning outcome) and the cleaning summary."""
+
+    lines: list[PredictionLine]
+    summary: CleaningSummary
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The scorer's result and the record's metrics and sentence lines made from it."""
+
+    score_set: ScoreSet
+    metrics: Metrics
+    sentences: list[SentenceLine]
 
 
 def git_commit() -> str:
@@ -69,10 +95,12 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
-    """The first request as it would be sent (no key), and the estimated cost of all of them."""
-    if config.model.backend == "stored":
-        return f"stored predictions: {config.model.predictions} ({len(items)} items); nothing would be sent"
+def dry_run(config: RunConfig, dataset: Dataset, items: list[Item], backend: type[Backend]) -> str:
+    """The first request as it would be sent (no key), and the estimated cost of all of them;
+    a backend that sends nothing says so itself."""
+    described = backend.describe_dry_run(config.model, len(items))
+    if described is not None:
+        return described
     max_tokens = config.model.params.get("max_tokens")
     first = {"base_url": config.model.base_url or "https://api.openai.com/v1", "model": config.model.model,
              "messages": render(config.prompt, items[0].source), **config.model.params}
@@ -80,8 +108,7 @@ def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
         first["extra_body"] = config.model.extra_body
     prompt_tokens = sum(estimate_tokens(render(config.prompt, item.source), 0) for item in items)
     completion_tokens = sum(len(item.source) + 8 for item in items)  # a correction is about as long as its source
-    cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens,
-                         batch=config.model.backend == "openai-batch")
+    cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens, batch=backend.batch_pricing)
     cost_text = f"${cost:.4f}" if cost is not None else "unknown (model not in data/prices.yaml)"
     budget = f" (replies capped at max_tokens={max_tokens})" if max_tokens else ""
     return (f"first request of {len(items)} ({dataset.name}):\n{json.dumps(first, ensure_ascii=False, indent=2)}\n\n"
@@ -92,7 +119,6 @@ def dry_run(config: RunConfig, dataset: Dataset, items: list[Item]) -> str:
 def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> int:
     """Run a config end to end. Returns the exit code (1 when some items failed)."""
     dataset = load_dataset(config.dataset, settings, config.path)
-    rules = cleaning_rules(config)
     if options.limit is not None and options.limit < 1:
         raise HarnessError(f"--limit: expected a number of sentences >= 1, got {options.limit}")
     if not dataset.items:
@@ -100,134 +126,51 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
     run_dir = options.out_root / record.folder_name(config.name, options.limit, len(dataset.items))
     if options.dry_run:
         items = list(dataset.items)[: options.limit]
-        print(dry_run(config, dataset, items))
+        print(dry_run(config, dataset, items, registry.backend_class(config.model.backend)))
         return 0
     # Before the lock, so that a bad config or an unreachable server leaves no trace; the
     # backend asks the server what it serves, but no paid request goes out before the lock.
-    backend = make_backend(config, settings, [item.id for item in dataset.items], batch_state_path(run_dir))
+    backend = registry.create(config.model, backend_context(config, settings, dataset, run_dir))
     with record.hold(run_dir):
-        return _execute(config, settings, options, dataset, rules, run_dir, backend)
+        return _execute(config, settings, options, dataset, run_dir, backend)
 
 
-def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dataset: Dataset, rules: CleaningRules,
-             run_dir: Path, backend: Backend) -> int:
+def backend_context(config: RunConfig, settings: DataSettings, dataset: Dataset, run_dir: Path) -> BackendContext:
+    return BackendContext(settings, tuple(item.id for item in dataset.items), batch_state_path(run_dir), config.path)
+
+
+def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dataset: Dataset, run_dir: Path,
+             backend: Backend) -> int:
+    previous, items = _plan(config, options, dataset, run_dir)
+    if items is None:
+        return 0
+    answers = ask(config, settings, backend, items, options)
+    cleaning = clean_results(config, answers.results)
+    hypotheses = [line.hypothesis for line in cleaning.lines]
+    scored = score_hypotheses(config, settings, dataset, [line.id for line in cleaning.lines], hypotheses,
+                              options.jobs, options.progress, failed=sum(1 for line in cleaning.lines if line.error))
+    info = run_info(config, dataset, run_dir, backend, answers, cleaning, previous)
+    changed = record.write_record(run_dir, info, scored.metrics, scored.sentences, hypotheses, cleaning.lines,
+                                  previous.fingerprint if previous is not None else None)
+    _print_scores(cleaning.lines, scored)
+    _print_run(run_dir, info, answers.stats)
+    return _print_outcome(run_dir, cleaning.lines, changed, previous)
+
+
+def _plan(config: RunConfig, options: RunOptions, dataset: Dataset,
+          run_dir: Path) -> tuple[RunRecord | None, list[Item] | None]:
+    """The record this run replaces, and the items to run (None: nothing to retry)."""
     items = list(dataset.items)
     if not options.retry_failed:
-        previous = _previous_record(run_dir)
-    else:
-        if not (run_dir / record.MANIFEST).is_file():
-            raise HarnessError("--retry-failed: no previous record of this run", run_dir)
-        previous = record.read_record(run_dir)  # here an unreadable record is an error, naming its file
-        failed_before = [p.id for p in previous.require_predictions() if p.error]
-        if not failed_before:
-            print(f"nothing to retry: the last run of {config.name} has no failed items")
-            return 0
-        wanted = {p.id for p in previous.rows}
-        items = [item for item in items if item.id in wanted]
-    items = items[: options.limit]
-
-    served = backend.identity()
-    cache = ResponseCache(settings.cache_dir / "responses.sqlite") if backend.cacheable else None
-    started = datetime.now(timezone.utc)
-    clock = time.perf_counter()
-    try:
-        if options.fresh and cache is not None:
-            cache_for_run = _WriteOnlyCache(cache)
-        else:
-            cache_for_run = cache
-        results, stats = asyncio.run(_run(config, backend, cache_for_run, items, options))
-    finally:
-        if cache is not None:
-            cache.close()
-    wall = time.perf_counter() - clock
-
-    prompt_texts = _prompt_texts(config)
-    cleaned: list[Cleaned | None] = []
-    for result in results:
-        cleaned.append(clean(result.raw, result.source, rules, prompt_texts) if result.raw is not None else None)
-    predictions = [c.prediction if c is not None else r.source for c, r in zip(cleaned, results)]
-    records = [_record(r, c) for r, c in zip(results, cleaned)]
-
-    positions = {item.id: index for index, item in enumerate(dataset.items)}
-    chosen = [positions[item.id] for item in items]
-    sources = [dataset.references.sources[i] for i in chosen]
-    references = [dataset.references.targets[i] for i in chosen]
-    print(f"scoring {len(predictions)} predictions ({', '.join(config.scoring.levels)})", file=sys.stderr, flush=True)
-    score_set = score_levels(sources, predictions, references, settings, config.scoring.levels,
-                             config.scoring.word_scorer, config.scoring.segmenter, options.jobs,
-                             progress=options.progress)
-    failed = [r.id for r in results if r.error]
-    metrics = {**score_set.as_json(), "items": len(results), "failed": len(failed),
-               "complete": not failed and len(items) == len(dataset.items)}
-
-    usage = summarise_usage(results)
-    model_id = config.model.model
-    batch = config.model.backend == "openai-batch"
-    model = {**served, "response_models": sorted({r.model for r in results if r.model}),
-             "system_fingerprints": sorted({r.system_fingerprint for r in results if r.system_fingerprint})}
-    manifest = {
-        "run": run_dir.name,  # the config's name, with .limit-N for a partial run
-        "config": config.as_dict(),
-        "config_sha256": config.sha256,
-        "config_path": config.path,
-        "dataset": {"name": dataset.name, "path": str(dataset.path), "sha256": dataset.sha256,
-                    "sentences": len(dataset.items), "run_items": len(items)},
-        "backend": backend.describe(),
-        "model": model,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "wall_seconds": round(wall, 3),
-        "requests": {"sent": stats.sent, "cached": stats.cached, "failed": stats.failed, "retries": stats.retries},
-        "tokens": usage,
-        "generation": generation_stats(results, wall, previous) if config.model.backend != "stored" else None,
-        "estimated_cost_usd": {
-            "all": estimate_cost(model_id, usage["all"]["prompt_tokens"], usage["all"]["completion_tokens"],
-                                 batch=batch),
-            "this_run": estimate_cost(model_id, usage["billed_this_run"]["prompt_tokens"],
-                                      usage["billed_this_run"]["completion_tokens"], batch=batch),
-        } if config.model.backend != "stored" else None,
-        "cleaning": summarise(c for c in cleaned if c is not None),
-        "versions": {"cgec-harness": __version__, "python": _python_version(),
-                     **{name: package_version(name) for name in VERSIONED_PACKAGES}},
-        "git_commit": git_commit(),
-    }
-    if previous is not None and previous.manifest.get("model") != model:
-        manifest["model_changed"] = {"previous": previous.manifest.get("model"),
-                                     "previous_fingerprint": previous.fingerprint}
-    sentences = [{"id": r.id, **row} for r, row in zip(results, score_set.per_sentence())]
-    changed = record.write_record(run_dir, manifest, metrics, sentences, predictions,
-                                  records, previous.fingerprint if previous is not None else None)
-
-    if len(failed) == len(results):  # nothing was answered: a table would score the sources
-        reasons = Counter(re.sub(r" \(after \d+ attempts.*\)$", "", r.error or "") for r in results)
-        print(f"every item failed ({len(results)}):")
-        for reason, count in reasons.most_common():
-            print(f"  {count:>5}  {reason}")
-    else:
-        print(score_table(score_set))
-    cleaning_summary = manifest["cleaning"]
-    fired = {k: v for k, v in cleaning_summary.items() if k not in ("total", "changed") and v}
-    print(f"\n{len(results)} items: {stats.sent} sent, {stats.cached} cached, {stats.failed} failed, "
-          f"{stats.retries} retries; cleaning changed {cleaning_summary.get('changed', 0)} ({_format_counts(fired)})")
-    generation = manifest["generation"]
-    if generation and generation["completion_tokens_per_second"]:
-        print(f"generation: {generation['completion_tokens']} tokens, {generation['completion_tokens_per_second']} "
-              f"tokens/s over {generation['wall_seconds_when_generated']} s; latency p50 "
-              f"{generation['latency_p50_seconds']} s, p95 {generation['latency_p95_seconds']} s")
-    if "model_changed" in manifest:
-        print(f"warning: the model that answered differs from the previous record of {run_dir} "
-              f"({_identity_text(manifest['model_changed']['previous'])} -> {_identity_text(model)})")
-    if len(model["response_models"]) > 1:
-        print(f"warning: responses came from {len(model['response_models'])} different models: "
-              f"{', '.join(model['response_models'])}")
-    if changed:
-        print(f"results: {run_dir}")
-    else:
-        print(f"results: {run_dir} (unchanged: it already holds this record, {previous.fingerprint[:12]})")
-    if failed:
-        print(f"failed ids ({len(failed)}): {', '.join(failed)}; re-ask them with --retry-failed")
-        return 1
-    return 0
+        return _previous_record(run_dir), items[: options.limit]
+    if not (run_dir / record.MANIFEST).is_file():
+        raise HarnessError("--retry-failed: no previous record of this run", run_dir)
+    previous = record.read_record(run_dir)  # here an unreadable record is an error, naming its file
+    if not any(p.error for p in previous.require_predictions()):
+        print(f"nothing to retry: the last run of {config.name} has no failed items")
+        return previous, None
+    wanted = {row.id for row in previous.rows}
+    return previous, [item for item in items if item.id in wanted][: options.limit]
 
 
 def batch_state_path(run_dir: Path) -> Path:
@@ -235,7 +178,7 @@ def batch_state_path(run_dir: Path) -> Path:
     return run_dir.parent / f".{run_dir.name}.batch.json"
 
 
-def _previous_record(run_dir: Path) -> record.RunRecord | None:
+def _previous_record(run_dir: Path) -> RunRecord | None:
     """The record a run replaces; one that cannot be read is replaced all the same (the lock is
     ours, and the new record will be whole)."""
     if not (run_dir / record.MANIFEST).is_file():
@@ -247,13 +190,24 @@ def _previous_record(run_dir: Path) -> record.RunRecord | None:
         return None
 
 
-def _identity_text(model: dict | None) -> str:
-    model = model or {}
-    served = model.get("served") or {}
-    parts = [served.get("id") or model.get("requested") or "?"]
-    parts += model.get("response_models") or []
-    parts += model.get("system_fingerprints") or []
-    return " / ".join(str(p) for p in dict.fromkeys(parts))
+# --------------------------------------------------------------------------------------------
+# The steps of a run: ask, clean, score, describe
+
+
+def ask(config: RunConfig, settings: DataSettings, backend: Backend, items: Sequence[Item],
+        options: RunOptions) -> Answers:
+    """Every item's response, through the cache when the backend's responses are cached
+    (`--fresh`: asked again, and cached again)."""
+    cache = ResponseCache(settings.cache_dir / "responses.sqlite") if backend.cacheable else None
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    clock = time.perf_counter()
+    try:
+        cache_for_run = _WriteOnlyCache(cache) if options.fresh and cache is not None else cache
+        results, stats = asyncio.run(_run(config, backend, cache_for_run, list(items), options))
+    finally:
+        if cache is not None:
+            cache.close()
+    return Answers(results, stats, started, time.perf_counter() - clock)
 
 
 class _WriteOnlyCache:
@@ -269,7 +223,7 @@ class _WriteOnlyCache:
         self._cache.put(key, response)
 
 
-async def _run(config: RunConfig, backend, cache, items: list[Item], options: RunOptions):
+async def _run(config: RunConfig, backend: Backend, cache, items: list[Item], options: RunOptions):
     try:
         policy = RetryPolicy(config.model.retries, config.model.retry_after_cap, config.model.backoff_budget)
         if backend.queues:  # the Batch API queues and limits requests itself
@@ -280,33 +234,29 @@ async def _run(config: RunConfig, backend, cache, items: list[Item], options: Ru
         return await run_items(items, lambda item: render(config.prompt, item.source), backend, cache,
                                concurrency, limits, policy, config.model.params.get("max_tokens"), options.progress)
     finally:
-        await backend.aclose()
+        await backend.close()
 
 
-def generation_stats(results: list[ItemResult], wall: float, previous: record.RunRecord | None) -> dict[str, Any]:
-    """Model speed, honestly: tokens generated over the wall time of the generation phase (summed
-    request latencies grow with concurrency as requests queue), and latency percentiles. A run
-    answered from the cache reports the speed of the run that asked (kept in the record before)."""
-    answered = [r for r in results if r.raw is not None]
-    sent = [r for r in answered if not r.cached]
-    latencies = sorted(r.latency for r in answered if r.latency > 0)
-    earlier = (previous.manifest.get("generation") or {}) if previous is not None else {}
-    if sent:
-        tokens, seconds = sum(r.usage.get("completion_tokens", 0) for r in sent), wall
-    else:
-        tokens = sum(r.usage.get("completion_tokens", 0) for r in answered)
-        seconds = earlier.get("wall_seconds_when_generated")
-    return {"requests": len(answered), "completion_tokens": sum(r.usage.get("completion_tokens", 0) for r in answered),
-            "wall_seconds_when_generated": round(seconds, 3) if seconds else None,
-            "completion_tokens_per_second": round(tokens / seconds, 2) if seconds and tokens else None,
-            "latency_p50_seconds": _percentile(latencies, 0.50), "latency_p95_seconds": _percentile(latencies, 0.95)}
-
-
-def _percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of sorted values."""
-    if not values:
-        return None
-    return round(values[min(len(values) - 1, max(0, int(-(-share * len(values) // 1)) - 1))], 3)
+def clean_results(config: RunConfig, results: Sequence[ItemResult]) -> Cleaning:
+    """Each result as its record line: the response (latency to 0.1 ms) and what cleaning made
+    of it; a result without a response keeps its error and is scored as its source."""
+    rules: CleaningSpec = config.cleaning
+    prompt_texts = _prompt_texts(config)
+    lines, cleaned_all = [], []
+    for result in results:
+        response = result.response
+        cleaned: Cleaned | None = None
+        if response is not None:
+            cleaned = clean(response.text, result.source, rules, prompt_texts)
+            cleaned_all.append(cleaned)
+            response = response.model_copy(update={"latency": round(response.latency, 4)})
+        lines.append(PredictionLine(id=result.id, source=result.source, response=response, error=result.error,
+                                    cached=result.cached, attempts=result.attempts,
+                                    prediction=cleaned.prediction if cleaned is not None else None,
+                                    cleaning=cleaned.flags if cleaned is not None else ()))
+    counts = summarise(cleaned_all)
+    summary = CleaningSummary(total=counts.pop("total"), changed=counts.pop("changed"), flags=counts)
+    return Cleaning(lines, summary)
 
 
 def _prompt_texts(config: RunConfig) -> list[str]:
@@ -320,20 +270,145 @@ def _prompt_texts(config: RunConfig) -> list[str]:
     return texts
 
 
-def _record(result: ItemResult, cleaned: Cleaned | None) -> dict[str, Any]:
-    return {"id": result.id, "source": result.source, "raw": result.raw,
-            "prediction": cleaned.prediction if cleaned is not None else None,
-            "cleaning": list(cleaned.flags) if cleaned is not None else [],
-            "error": result.error, "usage": result.usage, "latency": round(result.latency, 4),
-            "cached": result.cached, "finish_reason": result.finish_reason, "attempts": result.attempts,
-            "model": result.model}
+def scoring_options(config: RunConfig) -> ScoringOptions:
+    """The run config's `scoring:` section as the scorer's options."""
+    return ScoringOptions.from_mapping(config.scoring.model_dump())
 
 
-def _format_counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no rule fired"
+def score_hypotheses(config: RunConfig, settings: DataSettings, dataset: Dataset, ids: Sequence[str],
+                     hypotheses: Sequence[str], jobs: int | None = None, progress: bool = False,
+                     failed: int | None = None) -> Scored:
+    """Score the hypotheses of the items `ids` against the dataset's references, as the config
+    says; `failed`: how many items had no response (scored as their source)."""
+    positions = {item.id: index for index, item in enumerate(dataset.items)}
+    chosen = [positions[item_id] for item_id in ids]
+    sources = [dataset.references.sources[i] for i in chosen]
+    references = [dataset.references.targets[i] for i in chosen]
+    options = scoring_options(config)
+    print(f"scoring {len(hypotheses)} predictions ({', '.join(options.levels)})", file=sys.stderr, flush=True)
+    score_set = score_levels(sources, list(hypotheses), references, settings, options, jobs=jobs, progress=progress)
+    return scored_record(score_set, ids, len(dataset.items), failed)
 
 
-def _python_version() -> str:
+def scored_record(score_set: ScoreSet, ids: Sequence[str], dataset_size: int, failed: int | None) -> Scored:
+    """The scorer's output as the record's metrics and sentence lines."""
+    failed = failed or 0
+    metrics = Metrics.model_validate({**score_set.as_json(), "items": len(ids), "failed": failed,
+                                      "complete": not failed and len(ids) == dataset_size})
+    sentences = [SentenceLine.model_validate({"id": item_id, **row})
+                 for item_id, row in zip(ids, score_set.per_sentence())]
+    return Scored(score_set, metrics, sentences)
+
+
+def run_info(config: RunConfig, dataset: Dataset, run_dir: Path, backend: Backend, answers: Answers,
+             cleaning: Cleaning, previous: RunRecord | None) -> RunInfo:
+    """What the run knows about itself, for its manifest."""
+    results, stats = answers.results, answers.stats
+    total, billed = summarise_usage(results)
+    responses = [r.response for r in results if r.response is not None]
+    model = ModelIdentity.model_validate({
+        **backend.identity(), "response_models": sorted({r.model for r in responses if r.model}),
+        "system_fingerprints": sorted({r.system_fingerprint for r in responses if r.system_fingerprint})})
+    changed = None
+    if previous is not None and previous.manifest.model != model:
+        changed = ModelChange(previous=previous.manifest.model, previous_fingerprint=previous.fingerprint)
+    return RunInfo(
+        run=run_dir.name, config=RecordedConfig.model_validate(config.as_dict()), config_sha256=config.sha256,
+        config_path=config.path,
+        dataset=DatasetRef(name=dataset.name, path=str(dataset.path), sha256=dataset.sha256,
+                           sentences=len(dataset.items), run_items=len(results)),
+        backend=BackendInfo.model_validate(backend.describe()), model=model, started=answers.started,
+        finished=datetime.now(timezone.utc).replace(microsecond=0), wall_seconds=round(answers.wall, 3),
+        requests=RequestCounts(sent=stats.sent, cached=stats.cached, failed=stats.failed, retries=stats.retries),
+        tokens=TokenTotals(all=total, billed_this_run=billed),
+        generation=generation_stats(results, answers.wall, previous) if backend.generates else None,
+        estimated_cost_usd=_cost(config.model.model, total, billed, backend.batch_pricing)
+        if backend.generates else None,
+        cleaning=cleaning.summary, versions=versions(), git_commit=git_commit(), model_changed=changed)
+
+
+def versions() -> dict[str, str]:
     import platform
 
-    return platform.python_version()
+    return {"cgec-harness": __version__, "python": platform.python_version(),
+            **{name: package_version(name) for name in VERSIONED_PACKAGES}}
+
+
+def _cost(model: str | None, total: Usage, billed: Usage, batch: bool) -> CostEstimate:
+    return CostEstimate(all=estimate_cost(model, total.prompt_tokens, total.completion_tokens, batch=batch),
+                        this_run=estimate_cost(model, billed.prompt_tokens, billed.completion_tokens, batch=batch))
+
+
+def generation_stats(results: list[ItemResult], wall: float, previous: RunRecord | None) -> GenerationStats:
+    """Model speed, honestly: tokens generated over the wall time of the generation phase (summed
+    request latencies grow with concurrency as requests queue), and latency percentiles. A run
+    answered from the cache reports the speed of the run that asked (kept in the record before)."""
+    answered = [r for r in results if r.response is not None]
+    sent = [r for r in answered if not r.cached]
+    latencies = sorted(r.response.latency for r in answered if r.response.latency > 0)
+    earlier = previous.manifest.generation if previous is not None else None
+    if sent:
+        tokens, seconds = _completion_tokens(sent), wall
+    else:
+        tokens = _completion_tokens(answered)
+        seconds = earlier.wall_seconds_when_generated if earlier is not None else None
+    return GenerationStats(requests=len(answered), completion_tokens=_completion_tokens(answered),
+                           wall_seconds_when_generated=round(seconds, 3) if seconds else None,
+                           completion_tokens_per_second=round(tokens / seconds, 2) if seconds and tokens else None,
+                           latency_p50_seconds=_percentile(latencies, 0.50),
+                           latency_p95_seconds=_percentile(latencies, 0.95))
+
+
+def _completion_tokens(results: Sequence[ItemResult]) -> int:
+    return sum(r.response.usage.completion_tokens for r in results if r.response and r.response.usage)
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, max(0, int(-(-share * len(values) // 1)) - 1))], 3)
+
+
+# --------------------------------------------------------------------------------------------
+# What a run prints
+
+
+def _print_scores(lines: Sequence[PredictionLine], scored: Scored) -> None:
+    if all(line.error for line in lines):  # nothing was answered: a table would score the sources
+        reasons = Counter(re.sub(r" \(after \d+ attempts.*\)$", "", line.error or "") for line in lines)
+        print(f"every item failed ({len(lines)}):")
+        for reason, count in reasons.most_common():
+            print(f"  {count:>5}  {reason}")
+    else:
+        print(score_table(scored.score_set))
+
+
+def _print_run(run_dir: Path, info: RunInfo, stats: RunStats) -> None:
+    cleaning, generation, model = info.cleaning, info.generation, info.model
+    fired = ", ".join(f"{k} {v}" for k, v in sorted(cleaning.flags.items()) if v) or "no rule fired"
+    print(f"\n{info.dataset.run_items} items: {stats.sent} sent, {stats.cached} cached, {stats.failed} failed, "
+          f"{stats.retries} retries; cleaning changed {cleaning.changed} ({fired})")
+    if generation is not None and generation.completion_tokens_per_second:
+        print(f"generation: {generation.completion_tokens} tokens, {generation.completion_tokens_per_second} "
+              f"tokens/s over {generation.wall_seconds_when_generated} s; latency p50 "
+              f"{generation.latency_p50_seconds} s, p95 {generation.latency_p95_seconds} s")
+    if info.model_changed is not None:
+        before = info.model_changed.previous.text() if info.model_changed.previous is not None else "?"
+        print(f"warning: the model that answered differs from the previous record of {run_dir} "
+              f"({before} -> {model.text()})")
+    if len(model.response_models) > 1:
+        print(f"warning: responses came from {len(model.response_models)} different models: "
+              f"{', '.join(model.response_models)}")
+
+
+def _print_outcome(run_dir: Path, lines: Sequence[PredictionLine], changed: bool, previous: RunRecord | None) -> int:
+    if changed or previous is None:
+        print(f"results: {run_dir}")
+    else:
+        print(f"results: {run_dir} (unchanged: it already holds this record, {previous.fingerprint[:12]})")
+    failed = [line.id for line in lines if line.error]
+    if failed:
+        print(f"failed ids ({len(failed)}): {', '.join(failed)}; re-ask them with --retry-failed")
+        return 1
+    return 0

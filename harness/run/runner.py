@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from tqdm import tqdm
 
-from harness.backends.base import Backend, BackendError, Completion
-from harness.cache.responses import CachedResponse, ResponseCache, request_key
+from harness.backends.base import Backend, BackendError
+from harness.cache.responses import ResponseCache, request_key
+from harness.core.response import Response, Usage
 from harness.data.datasets import Item
 from harness.core.errors import HarnessError
 from harness.run.limits import Limits
@@ -27,19 +27,17 @@ BACKOFF_CAP_S = 30.0
 LOUD_WAIT_S = 5.0  # waits at least this long are announced, so a run is never silently stuck
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItemResult:
+    """One item's outcome: the model's response (None when there is none: `error` says why),
+    whether the cache gave it, and how many requests this run made for it."""
+
     id: str
     source: str
-    raw: str | None = None
+    response: Response | None = None
     error: str | None = None
-    finish_reason: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    system_fingerprint: str | None = None
-    latency: float = 0.0
     cached: bool = False
     attempts: int = 0
-    model: str | None = None  # the model the response says answered
 
 
 @dataclass
@@ -102,101 +100,117 @@ async def run_items(items: Sequence[Item], messages: Callable[[Item], list[dict[
     """Every item's result, in order. Raises HarnessError after an authentication error (no
     request is sent after it) and KeyboardInterrupt after Ctrl-C, once what was in flight is
     cached."""
-    stats = RunStats()
-    results: list[ItemResult] = [ItemResult(item.id, item.source) for item in items]
-    semaphore = asyncio.Semaphore(concurrency)
-    identity = backend.identity() if backend.cacheable else {}
     bar = tqdm(total=len(items), disable=None if progress else True, unit="item", dynamic_ncols=True, desc="run")
-    stop = Stop()
+    run = _Run(backend, cache, messages, asyncio.Semaphore(concurrency), limits, policy, max_tokens, seed, bar)
+    try:
+        results = await _until_ctrl_c(run, [run.item(item) for item in items])
+    finally:
+        bar.close()
+    if run.stop.reason is not None:
+        unsent = sum(1 for r in results if r.error and r.error.startswith("not sent:"))
+        raise HarnessError(f"{run.stop.reason}; the run stopped there: {unsent} items were not sent")
+    if run.stop.interrupted:
+        raise KeyboardInterrupt
+    return results, run.stats
 
-    def count(result: ItemResult) -> None:
-        bar.update(1)
-        bar.set_postfix(cached=stats.cached, errors=stats.failed, refresh=False)
 
-    async def one(index: int, item: Item) -> None:
-        result = results[index]
-        item_messages = messages(item) if backend.chat else []
-        key = None
-        if cache is not None and backend.cacheable:
-            key = request_key(identity, item_messages)
-            hit = cache.get(key)
-            if hit is not None:
-                result.raw, result.finish_reason, result.usage = hit.text, hit.finish_reason, hit.usage
-                result.system_fingerprint, result.latency, result.cached = hit.system_fingerprint, hit.latency, True
-                result.model = hit.model
-                stats.cached += 1
-                count(result)
-                return
-        rng = random.Random(f"{seed}:{item.id}")
-        waited = 0.0
-        async with semaphore:
-            attempt = 0
-            while True:
-                if stop:
-                    result.error = f"not sent: {stop.reason or 'the run was interrupted'}"
-                    return
-                result.attempts = attempt + 1
-                if backend.chat:
-                    await limits.wait(estimate_tokens(item_messages, max_tokens))
-                try:
-                    completion: Completion = await backend.generate(item.id, item_messages)
-                except BackendError as error:
-                    if error.fatal:
-                        stop.reason = stop.reason or error.reason
-                    delay = policy.delay(attempt, rng, error.retry_after)
-                    if not error.fatal and policy.may_retry(error, attempt, waited, delay):
-                        stats.retries += 1
-                        capped = (error.retry_after or 0) > policy.retry_after_cap
-                        if delay >= LOUD_WAIT_S or capped:
-                            asked = (f" (the server asked {error.retry_after:g} s; retry_after_cap is "
-                                     f"{policy.retry_after_cap:g} s)" if capped else "")
-                            tqdm.write(f"item {item.id}: {error.reason}: waiting {delay:.1f} s{asked}")
-                        await asyncio.sleep(delay)
-                        waited += delay
-                        attempt += 1
-                        continue
-                    tries = f" (after {attempt + 1} attempts, {waited:.0f} s of waiting)" if attempt else ""
-                    result.error = error.reason + tries
-                    stats.failed += 1
-                    count(result)
-                    return
-                result.raw, result.finish_reason, result.usage = completion.text, completion.finish_reason, completion.usage
-                result.system_fingerprint, result.latency = completion.system_fingerprint, completion.latency
-                result.model = completion.model
-                if key is not None and cache is not None:
-                    cache.put(key, CachedResponse(completion.text, completion.finish_reason, completion.usage,
-                                                  completion.system_fingerprint, completion.latency, time.time(),
-                                                  completion.model))
-                if backend.chat:
-                    stats.sent += 1
-                count(result)
-                return
-
+async def _until_ctrl_c(run: "_Run", jobs: list) -> list[ItemResult]:
+    """The jobs' results; the first Ctrl-C stops sending (replies in flight are awaited), the
+    second quits at once (or the first, for a backend whose recorded batches a rerun resumes)."""
     main = asyncio.current_task()
 
     def interrupt() -> None:
-        if (stop.interrupted or backend.queues) and main is not None:
-            main.cancel()  # the second Ctrl-C (or any, for recorded batches that a rerun resumes): quit now
+        if (run.stop.interrupted or run.backend.queues) and main is not None:
+            main.cancel()
             return
-        stop.interrupted = True
+        run.stop.interrupted = True
         tqdm.write("stopping: waiting for the replies in flight (Ctrl-C again to quit now)")
 
     loop = asyncio.get_running_loop()
     handled = _add_signal_handler(loop, interrupt)
     try:
-        await asyncio.gather(*(one(index, item) for index, item in enumerate(items)))
+        return list(await asyncio.gather(*jobs))
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGINT)
-        bar.close()
-    if stop.reason is not None:
-        unsent = sum(1 for r in results if r.error and r.error.startswith("not sent:"))
-        raise HarnessError(f"{stop.reason}; the run stopped there: {unsent} items were not sent")
-    if stop.interrupted:
-        raise KeyboardInterrupt
-    return results, stats
+
+
+class _Run:
+    """One `run_items` call: each item from the cache, or asked with retries under the
+    semaphore and limits, its response cached the moment it arrives."""
+
+    def __init__(self, backend: Backend, cache: ResponseCache | None, messages: Callable[[Item], list[dict[str, str]]],
+                 semaphore: asyncio.Semaphore, limits: Limits, policy: RetryPolicy, max_tokens: int | None, seed: int,
+                 bar: tqdm) -> None:
+        self.backend, self.cache, self.messages, self.semaphore = backend, cache, messages, semaphore
+        self.limits, self.policy, self.max_tokens, self.seed, self.bar = limits, policy, max_tokens, seed, bar
+        self.identity = backend.identity() if backend.cacheable else {}
+        self.stats = RunStats()
+        self.stop = Stop()
+
+    def _counted(self, result: ItemResult) -> ItemResult:
+        self.bar.update(1)
+        self.bar.set_postfix(cached=self.stats.cached, errors=self.stats.failed, refresh=False)
+        return result
+
+    async def item(self, item: Item) -> ItemResult:
+        messages = self.messages(item) if self.backend.chat else []
+        key = None
+        if self.cache is not None and self.backend.cacheable:
+            key = request_key(self.identity, messages)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cached += 1
+                return self._counted(ItemResult(item.id, item.source, hit, cached=True))
+        async with self.semaphore:
+            return await self._ask(item, messages, key)
+
+    async def _ask(self, item: Item, messages: list[dict[str, str]], key: str | None) -> ItemResult:
+        rng = random.Random(f"{self.seed}:{item.id}")
+        waited, attempt = 0.0, 0
+        while True:
+            if self.stop:
+                why = self.stop.reason or "the run was interrupted"
+                return ItemResult(item.id, item.source, error=f"not sent: {why}", attempts=attempt)
+            if self.backend.chat:
+                await self.limits.wait(estimate_tokens(messages, self.max_tokens))
+            try:
+                response = await self.backend.answer(item.id, messages)
+            except BackendError as error:
+                delay = self._retry_delay(item, error, attempt, waited, rng)
+                if delay is None:
+                    tries = f" (after {attempt + 1} attempts, {waited:.0f} s of waiting)" if attempt else ""
+                    self.stats.failed += 1
+                    return self._counted(ItemResult(item.id, item.source, error=error.reason + tries,
+                                                    attempts=attempt + 1))
+                await asyncio.sleep(delay)
+                waited, attempt = waited + delay, attempt + 1
+                continue
+            if key is not None and self.cache is not None:
+                self.cache.put(key, response)
+            if self.backend.chat:
+                self.stats.sent += 1
+            return self._counted(ItemResult(item.id, item.source, response, attempts=attempt + 1))
+
+    def _retry_delay(self, item: Item, error: BackendError, attempt: int, waited: float,
+                     rng: random.Random) -> float | None:
+        """How long to wait before asking again, or None: the item fails (a fatal error also
+        stops the run)."""
+        if error.fatal:
+            self.stop.reason = self.stop.reason or error.reason
+            return None
+        delay = self.policy.delay(attempt, rng, error.retry_after)
+        if not self.policy.may_retry(error, attempt, waited, delay):
+            return None
+        self.stats.retries += 1
+        capped = (error.retry_after or 0) > self.policy.retry_after_cap
+        if delay >= LOUD_WAIT_S or capped:
+            asked = (f" (the server asked {error.retry_after:g} s; retry_after_cap is "
+                     f"{self.policy.retry_after_cap:g} s)" if capped else "")
+            tqdm.write(f"item {item.id}: {error.reason}: waiting {delay:.1f} s{asked}")
+        return delay
 
 
 def _add_signal_handler(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> bool:
@@ -207,12 +221,12 @@ def _add_signal_handler(loop: asyncio.AbstractEventLoop, handler: Callable[[], N
     return True
 
 
-def summarise_usage(results: Sequence[ItemResult]) -> dict[str, Any]:
-    totals = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    fresh = dict(totals)
+def summarise_usage(results: Sequence[ItemResult]) -> tuple[Usage, Usage]:
+    """Tokens of every response, and of those this run asked for (not from the cache)."""
+    total = billed = Usage()
     for result in results:
-        for key in totals:
-            totals[key] += result.usage.get(key, 0)
+        if result.response is not None and result.response.usage is not None:
+            total = total + result.response.usage
             if not result.cached:
-                fresh[key] += result.usage.get(key, 0)
-    return {"all": totals, "billed_this_run": fresh}
+                billed = billed + result.response.usage
+    return total, billed
