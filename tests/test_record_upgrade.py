@@ -70,7 +70,7 @@ def test_a_schema_2_record_is_rewritten_with_its_outputs_kept_and_its_figures_eq
 
 
 def test_upgrading_again_leaves_the_record_as_it_is(tmp_path, settings, shared_data):
-    folder = schema_2(tmp_path, "llm-stored.limit-20", shared_data)
+    folder = schema_2(tmp_path, "chat", shared_data)
     first = upgrade(folder, settings)
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     again = upgrade(folder, settings)
@@ -118,7 +118,7 @@ def test_a_record_whose_figures_do_not_rescore_equal_is_not_rewritten(tmp_path, 
 
 
 def test_the_command_upgrades_and_says_so(tmp_path, cli_env, shared_data):
-    folder = schema_2(tmp_path, "llm-stored.limit-20", shared_data)
+    folder = schema_2(tmp_path, "chat", shared_data)
     result = run_cli(["record-upgrade", str(folder), "--quiet"], cli_env)
     assert result.returncode == 0, result.stderr
     assert f"{folder}: schema 2 -> re-scored, figures equal; rewritten" in result.stdout
