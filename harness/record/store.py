@@ -242,9 +242,10 @@ def read_record(path: str | Path) -> RunRecord:
         raise HarnessError("not a run folder (expected results/runs/<name>/)", path)
     manifest = _read_manifest(path)
     texts: dict[str, str | None] = {}
+    hashes = _data(manifest.files)  # by file name
     for name in HASHED_FILES:
         texts[name] = _read_text(path / name, required=name != HYPOTHESES)
-        if texts[name] is not None and _sha(texts[name]) != getattr(manifest.files, name.split(".")[0]):
+        if texts[name] is not None and _sha(texts[name]) != hashes[name]:
             raise HarnessError(f"does not belong to this run's record (its sha256 differs from the one in "
                                f"{MANIFEST}): the folder mixes two runs; run the config again", path / name)
     metrics = parse_json(Metrics, texts[METRICS] or "", path / METRICS)
