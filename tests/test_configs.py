@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 
 import pytest
+import yaml
 
 from conftest import REPO
-from harness.config.schema import load_config, parse_config
+from harness.config.schema import CleaningSpec, load_config, parse_config
 from harness.core.errors import HarnessError
 from harness.run.limits import TokenBucket
 from harness.run.prompt import render
@@ -88,3 +91,69 @@ def test_set_overrides_config_values_and_is_checked_like_the_file(monkeypatch):
         load_config(REPO / "configs" / "gpt35.yaml", overrides=["model.params.temperature=hot"])
     with pytest.raises(HarnessError, match="expected KEY=VALUE"):
         load_config(REPO / "configs" / "gpt35.yaml", overrides=["model.model"])
+
+
+# --- cleaning rules -----------------------------------------------------------------------------------------
+
+CLEANING_HEAD = "name: x\ndataset: nacgec-dev\nmodel: {backend: stored, predictions: p}\ncleaning:\n"  # line 4
+
+
+def test_shipped_configs_keep_their_cleaning(monkeypatch):
+    for name in ("BART_PREDICTIONS", "NACGEC_TEST_PREDICTIONS"):
+        monkeypatch.setenv(name, "set-by-test")
+    assert load_config(REPO / "configs" / "llm-stored.yaml").cleaning == CleaningSpec()
+    for name in ("bart-stored.yaml", "nacgec-test-stored.yaml"):
+        assert load_config(REPO / "configs" / name).cleaning.enabled is False
+
+
+def test_the_cleaning_section_is_recorded_as_written(monkeypatch):
+    """Not the long default word lists: a record's config and its hash stay what the file says."""
+    monkeypatch.setenv("BART_PREDICTIONS", "set-by-test")
+    assert load_config(REPO / "configs" / "llm-stored.yaml").as_dict()["cleaning"] is None
+    assert load_config(REPO / "configs" / "bart-stored.yaml").as_dict()["cleaning"] == {"enabled": False}
+    config = parse_config({"name": "x", "dataset": "d", "model": {"backend": "stored", "predictions": "p"},
+                           "cleaning": {"prefixes": [" 答案 "], "min_similarity": 0}}, "c.yaml")
+    assert config.as_dict()["cleaning"] == {"prefixes": ["答案"], "min_similarity": 0.0}
+    assert parse_config(config.as_dict(), "c.yaml").cleaning == config.cleaning
+
+
+def test_null_cleaning_keeps_the_defaults_and_set_can_turn_it_off():
+    raw = {"name": "x", "dataset": "d", "model": {"backend": "stored", "predictions": "p"}, "cleaning": None}
+    assert parse_config(raw, "c.yaml").cleaning == CleaningSpec()
+    assert parse_config(raw, "c.yaml", overrides=["cleaning.enabled=false"]).cleaning.enabled is False
+
+
+def test_an_unknown_cleaning_key_is_one_error_with_its_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(CLEANING_HEAD + "  enabled: true\n  strip_qoutes: false\n", encoding="utf-8")
+    with pytest.raises(HarnessError) as error:
+        load_config(path)
+    assert (error.value.path, error.value.line) == (str(path), 6)
+    assert error.value.message.startswith("cleaning.strip_qoutes: unknown key (allowed: enabled, prefixes, ")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("enabled", "no"), ("strip_quotes", "yes"), ("detect_echo", 1), ("prefixes", "修改后"), ("prefixes", ["修改后", 3]),
+    ("echo_markers", [""]), ("min_similarity", "0.3"), ("min_similarity", True), ("min_similarity", 1.5),
+])
+def test_a_wrong_cleaning_value_names_its_key_and_line(tmp_path, key, value):
+    path = tmp_path / "run.yaml"
+    path.write_text(CLEANING_HEAD + f"  {key}: {json.dumps(value, ensure_ascii=False)}\n", encoding="utf-8")
+    with pytest.raises(HarnessError) as error:
+        load_config(path)
+    assert error.value.line == 5 and error.value.message.startswith(f"cleaning.{key}")
+
+
+def test_cleaning_must_be_a_mapping():
+    raw = {"name": "x", "dataset": "d", "model": {"backend": "stored", "predictions": "p"}, "cleaning": False}
+    with pytest.raises(HarnessError, match=r"cleaning: expected a mapping of rules \(`enabled: false` turns"):
+        parse_config(raw, "c.yaml")
+
+
+def test_the_examples_of_the_cleaning_docs_load():
+    text = (REPO / "docs" / "cleaning.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert len(examples) == 2
+    for example in examples:
+        config = parse_config(yaml.safe_load(CLEANING_HEAD.removesuffix("cleaning:\n") + example), "cleaning.md")
+        assert config.as_dict()["cleaning"] == yaml.safe_load(example)["cleaning"]

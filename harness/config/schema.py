@@ -17,11 +17,15 @@ from typing import Annotated, Any, Literal, Sequence
 
 import yaml
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, ValidationError, field_validator,
-    model_validator,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, StringConstraints,
+    ValidationError, field_serializer, field_validator, model_serializer, model_validator,
 )
 
+from harness.config import cleaning_words as words
 from harness.core.errors import HarnessError
+from metrics.options import (  # the scoring vocabulary, declared once (a leaf module: no harness, no numpy)
+    DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES, LEVELS, SEGMENTERS, WORD_SCORERS,
+)
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -149,10 +153,28 @@ def _tuple(value: Any) -> Any:
 
 
 class ScoringSpec(_Spec):
-    levels: Annotated[tuple[Literal["char", "word"], ...], BeforeValidator(_tuple), Field(min_length=1)] = \
-        ("char", "word")
-    word_scorer: Literal["maxmatch", "cherrant"] = "maxmatch"
-    segmenter: Literal["thulac", "jieba"] = "thulac"
+    """How a run scores its outputs: the options of `harness score` that decide the numbers,
+    under the names and with the defaults of harness.scoring.options.ScoringOptions (which the
+    run builds from this section); the allowed values are metrics.options'. The file-reading
+    options (max_chars, strict_sources) and the display's cat are the CLI's: a run scores its
+    dataset's own sources and prints totals."""
+
+    levels: Annotated[tuple[Literal[LEVELS], ...], BeforeValidator(_tuple), Field(min_length=1)] = LEVELS
+    word_scorer: Literal[WORD_SCORERS] = WORD_SCORERS[0]
+    segmenter: Literal[SEGMENTERS] = SEGMENTERS[0]
+    eval: Literal[EVAL_MODES] = EVAL_MODES[0]
+    edits: Literal[EDIT_SELECTIONS] = EDIT_SELECTIONS[0]
+    filter: Annotated[tuple[Text, ...], BeforeValidator(_tuple)] = ()
+    t2s: Annotated[bool, Strict()] = True
+    beta: Annotated[Number, Field(gt=0)] = DEFAULT_BETA
+    max_unchanged_words: Annotated[Int, Field(ge=0)] = DEFAULT_MAX_UNCHANGED
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: Any) -> dict[str, Any]:
+        """levels, word_scorer and segmenter always (every recorded config has them), the other
+        options only when the config sets them: a config that leaves them alone keeps its hash."""
+        return {key: value for key, value in handler(self).items()
+                if key in ("levels", "word_scorer", "segmenter") or key in self.model_fields_set}
 
 
 class ReportSpec(_Spec):
@@ -167,12 +189,82 @@ def _dataset(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _word_list(value: Any) -> Any:
+    """A YAML list of words (a single string is refused, not read as a list of characters)."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"expected a list of words, got {type(value).__name__} {value!r}")
+    return tuple(value)
+
+
+Switch = Annotated[bool, Strict()]
+Words = Annotated[tuple[Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)], ...],
+                  BeforeValidator(_word_list)]
+
+
+class CleaningSpec(_Spec):
+    """How `run` cleans a chat reply before scoring (harness.cleaning; docs/cleaning.md lists each rule
+    with its flag). Every default is here; a word list given in a config replaces the default list.
+    Line ends and whitespace are always normalised."""
+
+    enabled: Switch = Field(True, description="false: change nothing but line ends and whitespace (for a "
+                            "system that writes sentences, not chat); the other keys are then ignored")
+    prefixes: Words = Field(words.PREFIXES, description="labels of the answer, written without their colon "
+                            "(`修改后的句子` matches `修改后的句子：`, `修改后的句子为:`, `**修改后的句子**：`, "
+                            "`【修改后的句子】`): removed")
+    original_labels: Words = Field(words.ORIGINAL_LABELS, description="labels of the restated input (`原句：`): "
+                                   "removed too, and the answer of a reply wins over what they label")
+    explanation_labels: Words = Field(words.EXPLANATION_LABELS, description="labels that start an explanation "
+                                      "(`解释：`): cut with what follows, up to the next answer label")
+    leadin_cues: Words = Field(words.LEADIN_CUES, description="words that make a short text before a colon a "
+                               "lead-in (`以下是我修改后的句子：`): removed")
+    strip_quotes: Switch = Field(True, description="remove quotes around the whole sentence")
+    strip_code_fences: Switch = Field(True, description="remove Markdown code fences and wrapping backticks")
+    strip_markdown: Switch = Field(True, description="remove Markdown emphasis, heading, blockquote and list "
+                                   "markers, and tags such as `<answer>`")
+    take_sentence_from_explanation: Switch = Field(
+        True, description="look at every line and sentence of the reply and keep the answer: drop explanation "
+        "lines, labelled and bracketed notes, sentences with an explanation cue that mostly do not come from "
+        "the source, English remarks on a Chinese source, repetitions, `<think>` blocks; take B of `A -> B`")
+    explanation_cues: Words = Field(words.EXPLANATION_CUES, description="words of an unlabelled sentence that "
+                                    "comments on the correction (`这句话`, `改为`)")
+    detect_echo: Switch = Field(True, description="drop sentences that echo the prompt (an echo marker, or a "
+                                "copy of a prompt text that was sent)")
+    echo_markers: Words = Field(words.ECHO_MARKERS, description="parts of instructions and few-shot blocks")
+    detect_refusal: Switch = Field(True, description="drop refusals, apologies and questions back")
+    refusal_markers: Words = Field(words.REFUSAL_MARKERS, description="words of a refusal (`抱歉`, `请提供`)")
+    detect_no_error: Switch = Field(True, description="drop statements that the sentence has no error")
+    no_error_markers: Words = Field(words.NO_ERROR_MARKERS, description="words of such a statement (`没有语病`)")
+    fallback_on_empty: Switch = Field(True, description="an empty result falls back to the source (no edit)")
+    strip_residue: Switch = Field(True, description="remove a stray leading `：` or `，` and a short run of "
+                                  "characters after the final `。` that occur nowhere in the source")
+    strip_tails: Switch = Field(True, description="cut a clause invented after the sentence: the reply starts "
+                                "as the source (or a plausible correction of it), ends as the source ends, and "
+                                "goes on")
+    # Dice coefficient of the letter/digit multisets of the prediction and the source. On NaCGEC dev the 20
+    # prompt-leakage lines of the GoodGap outputs score 0.00-0.17 and every other line 0.59 or more; 200,000
+    # random pairs of unrelated NaCGEC test sentences score 0.10 (median), 0.28 (99.9th percentile), 0.35
+    # (99.99th). 0.35 rejects unrelated text while a prediction that keeps a quarter of the source (Dice
+    # 0.4) or rewrites it heavily still passes.
+    min_similarity: Annotated[Number, Field(ge=0, le=1)] = Field(
+        0.35, description="a result whose similarity with the source (Dice coefficient of their letters and "
+        "digits) is below this falls back to the source; 0 turns the check off")
+
+
+def _cleaning(value: Any) -> Any:
+    """`cleaning: null` (or no key) keeps the defaults."""
+    if value is None:
+        return {}
+    if not isinstance(value, (dict, CleaningSpec)):
+        raise ValueError(f"expected a mapping of rules (`enabled: false` turns cleaning off), got {value!r}")
+    return value
+
+
 class RunConfig(_Spec):
     name: Text
     dataset: Annotated[DatasetSpec, BeforeValidator(_dataset)]
     model: ModelSpec
     prompt: PromptSpec = PromptSpec()
-    cleaning: dict[str, Any] | None = None  # None: the default rules; {"enabled": False}: off
+    cleaning: Annotated[CleaningSpec, BeforeValidator(_cleaning)] = CleaningSpec()  # null: the defaults
     limits: LimitsSpec = LimitsSpec()
     scoring: ScoringSpec = ScoringSpec()
     report: ReportSpec = ReportSpec()
@@ -189,6 +281,12 @@ class RunConfig(_Spec):
         if not _RUN_NAME.fullmatch(value):
             raise ValueError("use letters, digits, '.', '_' and '-' only (it names the results folder)")
         return value
+
+    @field_serializer("cleaning")
+    def _cleaning_as_written(self, cleaning: CleaningSpec) -> dict[str, Any] | None:
+        """The cleaning keys the config wrote (null for none), not the long default word lists: a
+        record's config stays what was written, and so does its hash."""
+        return cleaning.model_dump(mode="json", exclude_unset=True) or None
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
