@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-__all__ = ["__version__", "score_corpus"]
+from metrics import __version__  # one constant for the distribution: signatures name it
+
+__all__ = ["ScoringOptions", "__version__", "score_corpus", "score_levels"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use: `python -m harness table` need not load the scorer.
-    if name == "score_corpus":
-        from harness.scoring.corpus import score_corpus
+    if name in ("score_corpus", "score_levels"):
+        from harness.scoring import corpus
 
-        return score_corpus
+        return getattr(corpus, name)
+    if name == "ScoringOptions":
+        from harness.scoring.options import ScoringOptions
+
+        return ScoringOptions
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

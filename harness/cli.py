@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, ContextManager, Sequence
 
 from harness import __version__
 from harness.data.manifest import DataSettings, resolve_input
@@ -16,11 +16,15 @@ from harness.core.redact import redact
 
 # Commands import what they need when they run: `table` or `--help` should not load the scorer.
 if TYPE_CHECKING:
-    from harness.scoring.corpus import ScoreSet, ScoringOptions
+    from concurrent.futures import Executor
+
+    from harness.data.inputs import Hypotheses, References
+    from harness.scoring.corpus import ScoreSet
+    from harness.scoring.options import ScoringOptions
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.data.inputs import load_hypotheses, load_references, refuse_long
+    from harness.data.inputs import load_hypotheses, load_references
     from harness.scoring.corpus import score_levels
 
     settings = DataSettings.from_env(data_dir=args.data_dir)
@@ -29,61 +33,99 @@ def cmd_score(args: argparse.Namespace) -> int:
         return score_against_gold(args, settings, options)
     if args.ref is None:
         raise HarnessError("give --ref (references) or --gold-m2 (a word-level M2Scorer gold)")
-    levels = ("char", "word") if args.level == "all" else (args.level,)
     references = load_references(resolve_input(args.ref, settings, "references"))
-    if references.targets is None and "word" in levels:
+    if references.targets is None and "word" in options.levels:
         raise HarnessError("word-level scoring needs para references (sentences to segment), not an M2 file "
                            "(use --level char)", references.path)
-    hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references, args.strict_sources)
-    refuse_long(references.sources, references.path, args.max_chars, "source")
-    for index, targets in enumerate(references.targets or ()):
-        refuse_long(targets, references.path, args.max_chars, "reference", [index + 1] * len(targets))
-    if hypotheses.sentences is not None:
-        refuse_long(hypotheses.sentences, hypotheses.path, args.max_chars, "hypothesis")
-    if hypotheses.blocks is not None and "word" in levels:
+    hypotheses = load_hypotheses(resolve_input(args.hyp, settings, "outputs"), references, options.strict_sources)
+    refuse_long_inputs(references, hypotheses, options.max_chars)
+    if hypotheses.blocks is not None and "word" in options.levels:
         raise HarnessError("a hypothesis M2 file is scored at char level only (--level char): the word level "
                            "segments the hypotheses itself", hypotheses.path)
     sentences = hypotheses.sentences
     if args.clean:
         if sentences is None:
             raise HarnessError("--clean applies to raw model outputs, not to an M2 file", hypotheses.path)
-        from harness.cleaning.rules import CleaningRules, clean
+        from harness.cleaning import CleaningSpec, clean
 
-        sentences = tuple(clean(raw, source, CleaningRules()).prediction for raw, source in
+        sentences = tuple(clean(raw, source, CleaningSpec()).prediction for raw, source in
                           zip(sentences, hypotheses.sources))
-    score_set = score_levels(hypotheses.sources, sentences, references.targets, settings, levels,
-                             args.word_scorer, args.segmenter, args.jobs, not args.no_cache,
-                             reference_sources=references.sources, reference_blocks=references.blocks,
-                             hypothesis_blocks=hypotheses.blocks, options=options, progress=not args.quiet)
-    report_scores(args, score_set, references.id)
+    with executor_for(args) as executor:
+        score_set = score_levels(hypotheses.sources, sentences, references.targets, settings, options,
+                                 reference_sources=references.sources, reference_blocks=references.blocks,
+                                 hypothesis_blocks=hypotheses.blocks, jobs=args.jobs, use_cache=not args.no_cache,
+                                 progress=not args.quiet, executor=executor)
+    report_scores(args, options, score_set, references.id)
     return 0
 
 
-def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
-    from harness.scoring.corpus import ScoringOptions
-    from metrics.compare import EditFilter
+def executor_for(args: argparse.Namespace) -> "ContextManager[Executor | None]":
+    """--dask SCHEDULER: the Dask cluster's executor (closed after); else None (local processes)."""
+    if getattr(args, "dask", None) is None:
+        from contextlib import nullcontext
 
-    types = frozenset(t.strip() for t in (args.filter or "").split(",") if t.strip())
-    return ScoringOptions(mode=args.eval, selection=EditFilter(args.single, args.multi, types), beta=args.beta,
-                          t2s=not args.no_t2s, max_unchanged=args.max_unchanged_words)
+        return nullcontext()
+    from harness.scoring.executor import dask_executor
+
+    return dask_executor(args.dask)
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    """`harness annotate`: ChERRANT's parallel_to_m2.py, streamed and resumable (harness.annotate)."""
+    from harness.annotate.stream import annotate_file
+    from harness.annotate.work import AnnotateSettings
+
+    settings = AnnotateSettings(args.level, args.segmenter, not args.no_t2s)
+    with executor_for(args) as executor:
+        report = annotate_file(args.input, args.output, settings, DataSettings.from_env(data_dir=args.data_dir),
+                               jobs=args.jobs, executor=executor, chunk=args.chunk, restart=args.restart,
+                               progress=not args.quiet, max_chars=args.max_chars)
+    kept = f" (the first {report.resumed} kept from an earlier run)" if report.resumed else ""
+    print(f"{report.resumed + report.written} blocks in {args.output}{kept}; {report.written} pairs annotated in "
+          f"{report.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def refuse_long_inputs(references: "References", hypotheses: "Hypotheses", max_chars: int) -> None:
+    """--max-chars: a sentence over it is an error naming its file and line."""
+    from harness.data.inputs import refuse_long
+
+    refuse_long(references.sources, references.path, max_chars, "source")
+    for index, targets in enumerate(references.targets or ()):
+        refuse_long(targets, references.path, max_chars, "reference", [index + 1] * len(targets))
+    if hypotheses.sentences is not None:
+        refuse_long(hypotheses.sentences, hypotheses.path, max_chars, "hypothesis")
+
+
+def scoring_options(args: argparse.Namespace) -> "ScoringOptions":
+    """The options `harness score`'s flags give, built as the API and a run config build them."""
+    from harness.scoring.options import ScoringOptions
+
+    return ScoringOptions.from_mapping({
+        "levels": args.level, "word_scorer": args.word_scorer, "segmenter": args.segmenter, "eval": args.eval,
+        "edits": "single" if args.single else "multi" if args.multi else "all", "filter": args.filter or (),
+        "t2s": not args.no_t2s, "beta": args.beta, "max_unchanged_words": args.max_unchanged_words,
+        "cat": args.cat or (1 if args.by_type else None), "strict_sources": args.strict_sources,
+        "max_chars": args.max_chars})
 
 
 def score_against_gold(args: argparse.Namespace, settings: DataSettings, options: "ScoringOptions") -> int:
     """M2Scorer's own use: segmented hypotheses against a word-level gold M2."""
     from harness.scoring.corpus import ScoreSet, score_with_gold
 
-    if args.ref is not None or args.level == "char" or args.word_scorer != "maxmatch":
+    if args.ref is not None or "word" not in options.levels or options.word_scorer != "maxmatch":
         raise HarnessError("--gold-m2 is M2Scorer's gold: it replaces --ref, at word level with MaxMatch")
     from harness.core.textfile import read_lines
 
     path = resolve_input(args.hyp, settings, "outputs")
-    score = score_with_gold(read_lines(path), Path(args.gold_m2), args.segmenter, settings, args.jobs,
-                            not args.no_cache, options, path)
-    report_scores(args, ScoreSet({"word": score}), lambda index: str(index + 1))
+    with executor_for(args) as executor:
+        score = score_with_gold(read_lines(path), Path(args.gold_m2), settings, options, jobs=args.jobs,
+                                use_cache=not args.no_cache, hypotheses_path=path, executor=executor)
+    report_scores(args, options, ScoreSet({"word": score}), lambda index: str(index + 1))
     return 0
 
 
-def report_scores(args: argparse.Namespace, score_set: "ScoreSet", sentence_id) -> None:
+def report_scores(args: argparse.Namespace, options: "ScoringOptions", score_set: "ScoreSet", sentence_id) -> None:
     from harness.reports.text import score_table
 
     if args.m2_out is not None:
@@ -93,7 +135,7 @@ def report_scores(args: argparse.Namespace, score_set: "ScoreSet", sentence_id) 
     if args.json:
         print(json.dumps(score_set.as_json(), ensure_ascii=False, sort_keys=True))
     else:
-        print(score_table(score_set, args.cat or (1 if args.by_type else None)))
+        print(score_table(score_set, options.cat))
 
 
 def per_sentence_tsv(score_set: "ScoreSet", sentence_id) -> str:
@@ -206,6 +248,17 @@ def cmd_record_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.reports.html.from_record import report_from_runs
+    from harness.reports.html.render import render
+
+    report = report_from_runs(args.runs, DataSettings.from_env(data_dir=args.data_dir), args.bootstrap, args.seed,
+                              args.jobs)
+    write_output(Path(args.out), render(report))
+    print(f"{args.out}: {len(report.runs)} run(s), {len(report.runs[0].sentences)} sentences")
+    return 0
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from harness.finetune import jobs
 
@@ -259,11 +312,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """What there is to run and score: shipped configs, datasets and stored outputs."""
+    """What there is to run and score: shipped configs, datasets, stored outputs, and the
+    scoring options with their allowed values (the ones `--help` offers)."""
     from tabulate import tabulate
 
     from harness.config.schema import load_config
     from harness.data.manifest import load_manifest
+    from harness.scoring.options import choices_table
 
     configs = []
     for path in sorted(Path(args.configs).glob("*.yaml")):
@@ -284,6 +339,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(tabulate(datasets, headers=["dataset", "file", "bytes", "licence"], tablefmt="github"))
     print()
     print(tabulate(outputs, headers=["stored outputs", "dataset", "bytes", "licence"], tablefmt="github"))
+    print()
+    from harness.benchmarks.registry import listing_rows, load_registry
+
+    print(tabulate(listing_rows(load_registry()), headers=["benchmark", "task", "split", "protocol", "headline",
+                                                           "files"], tablefmt="github"))
+    print("(harness cite BENCH prints its BibTeX; docs/benchmarks.md gives each protocol)")
+    print()
+    print(tabulate(choices_table(), headers=["score option", "scoring: key", "values", "default"],
+                   tablefmt="github"))
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    """A benchmark's BibTeX, and its terms of use as a comment line."""
+    from harness.benchmarks.registry import load_registry
+
+    spec = load_registry().get(args.benchmark)
+    print(f"% {args.benchmark}: {spec.terms}")
+    print(spec.citation, end="")
     return 0
 
 
@@ -341,6 +415,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
 
 
+Subcommands = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness", description="Evaluate Chinese grammatical error correction: run models on a "
@@ -350,24 +427,45 @@ def build_parser() -> argparse.ArgumentParser:
                "in the variable a config names (model.api_key_env).")
     parser.add_argument("--version", action="version", version=f"cgec-harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_score_command(commands)
+    add_annotate_command(commands)
+    add_run_command(commands)
+    add_table_command(commands)
+    add_compare_command(commands)
+    add_show_command(commands)
+    add_list_command(commands)
+    add_cite_command(commands)
+    add_finetune_command(commands)
+    add_serve_local_command(commands)
+    add_record_upgrade_command(commands)
+    add_report_command(commands)
+    return parser
 
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=description)
 
-    score = command("score", "score hypotheses against references (char and word level)",
-                    "Score a file of hypotheses: char level by ChERRANT, word level by MaxMatch (M2Scorer) or "
-                    "ChERRANT on THULAC or jieba words. P/R/F are printed in percent (fractions in --json).")
+def _command(commands: Subcommands, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=summary, description=description)
+
+
+def add_score_command(commands: Subcommands) -> None:
+    """`harness score`: inputs and outputs here, the scoring options in `_add_scoring_options`;
+    the allowed values and defaults come from metrics.options and harness.scoring.options."""
+    from harness.scoring.options import ALL_LEVELS, DEFAULT_MAX_CHARS
+    from metrics.options import LEVELS, SEGMENTERS, WORD_SCORERS
+
+    score = _command(commands, "score", "score hypotheses against references (char and word level)",
+                     "Score a file of hypotheses: char level by ChERRANT, word level by MaxMatch (M2Scorer) or "
+                     "ChERRANT on THULAC or jieba words. P/R/F are printed in percent (fractions in --json).")
     score.add_argument("--hyp", required=True, help="one hypothesis per line, a para file id<TAB>src<TAB>hyp, "
                        "a char-level M2 file (ChERRANT's hypothesis M2), or the name of stored outputs in "
                        "data/manifest.yaml (e.g. llm-goodgap)")
     score.add_argument("--ref", help="para file id<TAB>src<TAB>ref1..., a char-level M2 file, "
                        "or a dataset name of data/manifest.yaml (e.g. nacgec-dev)")
-    score.add_argument("--level", default="all", choices=["char", "word", "all"],
+    score.add_argument("--level", default=ALL_LEVELS, choices=[*LEVELS, ALL_LEVELS],
                        help="char (ChERRANT), word, or both (default; adds the NLPCC 2023 score)")
-    score.add_argument("--word-scorer", default="maxmatch", choices=["maxmatch", "cherrant"],
-                       help="word-level method (default maxmatch: the NLPCC 2023 Task 1 protocol)")
-    score.add_argument("--segmenter", default="thulac", choices=["thulac", "jieba"],
-                       help="word segmenter (default thulac 0.2.2, joint seg+POS; jieba is unofficial)")
+    score.add_argument("--word-scorer", default=WORD_SCORERS[0], choices=WORD_SCORERS,
+                       help=f"word-level method (default {WORD_SCORERS[0]}: the NLPCC 2023 Task 1 protocol)")
+    score.add_argument("--segmenter", default=SEGMENTERS[0], choices=SEGMENTERS,
+                       help=f"word segmenter (default {SEGMENTERS[0]} 0.2.2, joint seg+POS; jieba is unofficial)")
     score.add_argument("--by-type", action="store_true", help="also print per-type (M/R/S/W) scores (= --cat 1)")
     score.add_argument("--m2-out", metavar="DIR", help="write the M2 files (and segmented hypotheses) here")
     score.add_argument("--json", action="store_true", help="print one JSON object (fractions, not percentages)")
@@ -376,15 +474,52 @@ def build_parser() -> argparse.ArgumentParser:
                             "without it the lines are scored as they are")
     add_common_options(score)
     score.add_argument("--no-cache", action="store_true", help="neither read nor write the reference M2 cache")
-    score.add_argument("--max-chars", type=positive_int, default=4000,
-                       help="refuse sentences longer than this, naming the file and line (default 4000: a "
-                            "2,000-character paragraph passes)")
+    score.add_argument("--max-chars", type=positive_int, default=DEFAULT_MAX_CHARS,
+                       help=f"refuse sentences longer than this, naming the file and line (default "
+                            f"{DEFAULT_MAX_CHARS}: a 2,000-character paragraph passes)")
     score.add_argument("--strict-sources", action="store_true",
                        help="refuse a para or M2 hypothesis file whose sources differ from the references' "
                             "(default: warn, and align each hypothesis with its own source, as ChERRANT does)")
+    score.add_argument("--dask", metavar="SCHEDULER", default=None,
+                       help="align on a Dask cluster, e.g. tcp://10.0.0.5:8786 (the `dask` extra)")
+    _add_scoring_options(score)
+    score.set_defaults(func=cmd_score)
+
+
+def add_annotate_command(commands: Subcommands) -> None:
+    """`harness annotate`: ChERRANT's parallel_to_m2.py (harness.annotate)."""
+    from harness.annotate import DEFAULT_CHUNK as CHUNK
+    from harness.scoring.options import DEFAULT_MAX_CHARS as MAX_CHARS
+    from metrics.options import LEVELS, SEGMENTERS
+
+    annotate = _command(commands, "annotate", "a para file of pairs to ChERRANT's M2 (streamed, resumable)",
+                        "Write the M2 file ChERRANT's parallel_to_m2.py writes for a para file "
+                        "id<TAB>source<TAB>target[<TAB>target...], byte for byte, in constant memory. Killed, "
+                        "it continues from the last complete block of OUTPUT when run again.")
+    annotate.add_argument("input", help="para file: id<TAB>source<TAB>target[<TAB>target...] a line")
+    annotate.add_argument("-o", "--output", required=True, help="the M2 file to write (or to continue)")
+    annotate.add_argument("--level", default=LEVELS[0], choices=LEVELS, help="char (default) or word (ChERRANT -g)")
+    annotate.add_argument("--segmenter", default=SEGMENTERS[0], choices=SEGMENTERS,
+                          help=f"word segmenter (default {SEGMENTERS[0]}, joint seg+POS)")
+    annotate.add_argument("--no-t2s", action="store_true", help="keep traditional characters in targets "
+                                                                "(ChERRANT's --no_simplified)")
+    annotate.add_argument("--restart", action="store_true", help="overwrite OUTPUT instead of continuing it")
+    annotate.add_argument("--chunk", type=positive_int, default=CHUNK, help=f"pairs a task (default {CHUNK})")
+    annotate.add_argument("--max-chars", type=positive_int, default=MAX_CHARS,
+                          help=f"refuse sentences longer than this (default {MAX_CHARS})")
+    annotate.add_argument("--dask", metavar="SCHEDULER", default=None,
+                          help="annotate on a Dask cluster, e.g. tcp://10.0.0.5:8786 (the `dask` extra)")
+    add_common_options(annotate)
+    annotate.set_defaults(func=cmd_annotate)
+
+
+def _add_scoring_options(score: argparse.ArgumentParser) -> None:
+    """ChERRANT's and M2Scorer's options, with their names in the original scripts."""
+    from metrics.options import CATEGORY_TIERS, DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EVAL_MODES
+
     cherrant = score.add_argument_group("ChERRANT options (compare_m2_for_evaluation.py; defaults: the published "
                                         "protocol)")
-    cherrant.add_argument("--eval", default="cs", choices=["cs", "cse", "ds", "dt"],
+    cherrant.add_argument("--eval", default=EVAL_MODES[0], choices=EVAL_MODES,
                           help="cs: correction by spans (default, -cs); cse: and types (-cse); ds: detection by "
                                "spans (-ds); dt: detection by tokens (-dt)")
     edits = cherrant.add_mutually_exclusive_group()
@@ -392,26 +527,29 @@ def build_parser() -> argparse.ArgumentParser:
     edits.add_argument("--multi", action="store_true", help="only edits of two or more source tokens (-multi)")
     cherrant.add_argument("--filter", metavar="TYPES", help="leave out these types, comma-separated, e.g. R,M:NOUN "
                                                             "(-filt)")
-    cherrant.add_argument("--cat", type=int, choices=[1, 2, 3],
+    cherrant.add_argument("--cat", type=int, choices=CATEGORY_TIERS,
                           help="per-type scores: 1 operation (M/R/S/W), 2 the rest (NOUN...), 3 full types (-cat)")
     cherrant.add_argument("--no-t2s", action="store_true",
                           help="do not convert references to simplified characters (unofficial)")
     both = score.add_argument_group("ChERRANT and M2Scorer options")
-    both.add_argument("--beta", type=positive_float, default=0.5, help="beta of F-beta; it also decides the "
-                                                                       "reference chosen per sentence (default 0.5)")
+    both.add_argument("--beta", type=positive_float, default=DEFAULT_BETA,
+                      help=f"beta of F-beta; it also decides the reference chosen per sentence (default "
+                           f"{DEFAULT_BETA:g})")
     both.add_argument("--per-sentence", metavar="FILE",
                       help="a TSV of every sentence: chosen annotator, TP/FP/FN and both edit lists (-v)")
     m2scorer = score.add_argument_group("M2Scorer options (word level, --word-scorer maxmatch)")
-    m2scorer.add_argument("--max-unchanged-words", type=non_negative_int, default=2,
-                          help="longest run of unchanged words inside one edit (default 2)")
+    m2scorer.add_argument("--max-unchanged-words", type=non_negative_int, default=DEFAULT_MAX_UNCHANGED,
+                          help=f"longest run of unchanged words inside one edit (default {DEFAULT_MAX_UNCHANGED})")
     m2scorer.add_argument("--gold-m2", metavar="FILE",
                           help="score against this word-level gold M2 (in place of --ref), as M2Scorer does; "
                                "hypotheses are segmented with --segmenter")
-    score.set_defaults(func=cmd_score)
 
-    run = command("run", "run a model config on its dataset, clean, score, write results",
-                  "Send a dataset to the model a config names (or read stored outputs), clean the replies, "
-                  "score them and write the run record to results/runs/<name>/.")
+
+def add_run_command(commands: Subcommands) -> None:
+    """`harness run`: a config on its dataset."""
+    run = _command(commands, "run", "run a model config on its dataset, clean, score, write results",
+                   "Send a dataset to the model a config names (or read stored outputs), clean the replies, "
+                   "score them and write the run record to results/runs/<name>/.")
     run.add_argument("--config", required=True, help="a run config (configs/*.yaml); `harness list` shows them")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override a config value, checked like the file: model.model=gpt-4o-mini, "
@@ -426,9 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar (as --quiet)")
     run.set_defaults(func=cmd_run)
 
-    table = command("table", "the results table: reported figures beside reproduced runs",
-                    "The results table of a dataset: each published row (data/reported/) with the runs that "
-                    "reproduce it, matched by the sha256 of the data they scored.")
+
+def add_table_command(commands: Subcommands) -> None:
+    """`harness table`: the results table."""
+    table = _command(commands, "table", "the results table: reported figures beside reproduced runs",
+                     "The results table of a dataset: each published row (data/reported/) with the runs that "
+                     "reproduce it, matched by the sha256 of the data they scored.")
     table.add_argument("--runs", default="results/runs", help="runs folder (default results/runs)")
     table.add_argument("--dataset", default="nacgec-dev",
                        help="a dataset with reported figures or of the manifest (default nacgec-dev; nacgec-test "
@@ -438,9 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--out", default=None, help="also write the table to this file")
     table.set_defaults(func=cmd_table)
 
-    compare = command("compare", "compare runs: bootstrap intervals, per-type breakdowns",
-                      "Compare two or more runs of one dataset: P/R/F0.5 with paired bootstrap intervals, the "
-                      "differences, breakdowns by edit and error type, and the sentences they disagree on most.")
+
+def add_compare_command(commands: Subcommands) -> None:
+    """`harness compare`: paired bootstrap comparisons of runs."""
+    compare = _command(commands, "compare", "compare runs: bootstrap intervals, per-type breakdowns",
+                       "Compare two or more runs of one dataset: P/R/F0.5 with paired bootstrap intervals, the "
+                       "differences, breakdowns by edit and error type, and the sentences they disagree on most.")
     compare.add_argument("runs", nargs="+", help="two or more run folders (results/runs/<name>)")
     compare.add_argument("--bootstrap", type=non_negative_int, default=1000,
                          help="paired bootstrap resamples (default 1000)")
@@ -451,23 +595,69 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     compare.set_defaults(func=cmd_compare)
 
-    show = command("show", "one sentence of a run: outputs, edits and which matched",
-                   "One sentence of a run for error analysis: source, references, raw output, prediction and "
-                   "the char-level edits of each, marked as matched.")
+
+def add_show_command(commands: Subcommands) -> None:
+    """`harness show`: one sentence of a run."""
+    show = _command(commands, "show", "one sentence of a run: outputs, edits and which matched",
+                    "One sentence of a run for error analysis: source, references, raw output, prediction and "
+                    "the char-level edits of each, marked as matched.")
     show.add_argument("run", help="a run folder (results/runs/<name>)")
     show.add_argument("--id", required=True, help="the sentence id")
     show.add_argument("--data-dir", default=None, help="local data mirror (default: $CGEC_DATA_DIR)")
     show.set_defaults(func=cmd_show)
 
-    listing = command("list", "shipped configs, datasets and stored outputs",
-                      "What there is to run and score: the configs, and the datasets and stored outputs of "
-                      "data/manifest.yaml with their sizes and licences.")
+
+def add_list_command(commands: Subcommands) -> None:
+    """`harness list`: configs, datasets, stored outputs and scoring options."""
+    listing = _command(commands, "list", "shipped configs, datasets, stored outputs and scoring options",
+                       "What there is to run and score: the configs, the datasets and stored outputs of "
+                       "data/manifest.yaml with their sizes and licences, and the scoring options with their "
+                       "allowed values and defaults.")
     listing.add_argument("--configs", default="configs", help="configs folder (default configs)")
     listing.set_defaults(func=cmd_list)
 
-    finetune = command("finetune", "prepare, validate, launch and follow OpenAI fine-tuning",
-                       "The OpenAI fine-tuning workflow: chat JSONL rendered with a run config's prompt, checked "
-                       "as OpenAI's guide does, uploaded, the job created, followed, and a run config written.")
+
+def add_cite_command(commands: Subcommands) -> None:
+    """`harness cite BENCH`: the BibTeX of a benchmark of data/benchmarks.yaml."""
+    cite = _command(commands, "cite", "a benchmark's BibTeX (and its terms of use)",
+                    "Print the BibTeX of a benchmark of data/benchmarks.yaml (`harness list` shows them), "
+                    "preceded by its terms of use as a comment line.")
+    cite.add_argument("benchmark", help="a benchmark name, e.g. mucgec-dev")
+    cite.set_defaults(func=cmd_cite)
+
+
+def add_record_upgrade_command(commands: Subcommands) -> None:
+    """`harness record-upgrade RUN...`: a run record rewritten in today's schema, re-scored."""
+    upgrade = _command(commands, "record-upgrade", "rewrite run records in today's schema, re-scored and checked",
+                       "Rewrite run folders written by an earlier record schema (or by today's) in today's: the "
+                       "outputs are kept, the hypotheses are scored again against the dataset found by its "
+                       "sha256, and nothing is written unless every figure is equal. Run it again at will: a "
+                       "record that would not change is left as it is.")
+    upgrade.add_argument("runs", nargs="+", help="run folders (results/runs/<name>)")
+    add_common_options(upgrade)
+    upgrade.set_defaults(func=cmd_record_upgrade)
+
+
+def add_report_command(commands: Subcommands) -> None:
+    """`harness report RUN... --out report.html`: one self-contained HTML page of runs."""
+    report = _command(commands, "report", "an HTML report of runs: outcomes, over-correction, a sentence browser",
+                      "One self-contained HTML file (no network) of one or more runs of a dataset: identity and "
+                      "scores with bootstrap intervals, sentence outcomes, over-correction figures, and a sentence "
+                      "browser with edits marked; with several runs, paired differences and the sentences where "
+                      "they differ first.")
+    report.add_argument("runs", nargs="+", help="run folders (results/runs/<name>) over the same dataset")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--bootstrap", type=non_negative_int, default=1000, help="bootstrap resamples (default 1000)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    add_common_options(report)
+    report.set_defaults(func=cmd_report)
+
+
+def add_finetune_command(commands: Subcommands) -> None:
+    """`harness finetune ACTION`: the OpenAI fine-tuning workflow."""
+    finetune = _command(commands, "finetune", "prepare, validate, launch and follow OpenAI fine-tuning",
+                        "The OpenAI fine-tuning workflow: chat JSONL rendered with a run config's prompt, checked "
+                        "as OpenAI's guide does, uploaded, the job created, followed, and a run config written.")
     actions = finetune.add_subparsers(dest="action", required=True, metavar="ACTION")
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"),
@@ -512,9 +702,12 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", parents=[connection], help="recent jobs", description="The account's recent jobs.")
     finetune.set_defaults(func=cmd_finetune)
 
-    local = command("serve-local", "a llama.cpp OpenAI-compatible server with a small model",
-                    "Start llama.cpp's OpenAI-compatible server on 127.0.0.1 (the `local` extra), publish what it "
-                    "serves (GGUF sha256, template, version) for run records, and stop it on Ctrl-C.")
+
+def add_serve_local_command(commands: Subcommands) -> None:
+    """`harness serve-local`: a llama.cpp server for a local model."""
+    local = _command(commands, "serve-local", "a llama.cpp OpenAI-compatible server with a small model",
+                     "Start llama.cpp's OpenAI-compatible server on 127.0.0.1 (the `local` extra), publish what it "
+                     "serves (GGUF sha256, template, version) for run records, and stop it on Ctrl-C.")
     local.add_argument("--model", default=None, help="a GGUF file (default: the packaged Gemma 3 270M)")
     local.add_argument("--chat-format", default=None,
                        help="llama-cpp-python chat format (chatml, llama-2, gemma, qwen...); default: the template "
@@ -527,16 +720,6 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--ready-timeout", type=positive_float, default=120.0,
                        help="seconds to wait for the server to answer (default 120)")
     local.set_defaults(func=cmd_serve_local)
-
-    upgrade = command("record-upgrade", "rewrite run records in today's schema, re-scored and checked",
-                      "Rewrite run folders written by an earlier record schema (or by today's) in today's: the "
-                      "outputs are kept, the hypotheses are scored again against the dataset found by its "
-                      "sha256, and nothing is written unless every figure is equal. Run it again at will: a "
-                      "record that would not change is left as it is.")
-    upgrade.add_argument("runs", nargs="+", help="run folders (results/runs/<name>)")
-    add_common_options(upgrade)
-    upgrade.set_defaults(func=cmd_record_upgrade)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

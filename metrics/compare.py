@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from metrics.edit import NOOP, NOT_ANNOTATABLE, Annotation, Block, Edit
+from metrics.options import EVAL_MODES
+from metrics.score import Counts, prf
+
+__all__ = ["Counts", "EditDict", "EditFilter", "MODES", "PairCounts", "annotation_edits", "block_edits",
+           "choose_references", "compare_pair", "edit_dict", "edit_keys", "prf", "sentence_pairs", "total_counts"]
 
 Key = tuple  # (start, end, correction) in the default mode; see edit_keys
 # annotator id -> edit key -> the types of every occurrence (an edit found in two alignments of
@@ -20,28 +25,9 @@ TypeCounts = dict[str, list[int]]  # type -> [tp, fp, fn]
 
 
 @dataclass(frozen=True)
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def __add__(self, other: "Counts") -> "Counts":
-        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
-
-
-@dataclass(frozen=True)
 class PairCounts:
-    """Counts of one hypothesis annotator against one reference annotator."""
-
-    hyp: int
-    ref: int
-    counts: Counts
-    by_type: TypeCounts
-
-
-@dataclass(frozen=True)
-class SentenceChoice:
-    """The pair chosen for one sentence; `ref` is None for a skipped unannotatable sentence."""
+    """Counts of one hypothesis annotator against one reference annotator; `choose_references`
+    returns the pair chosen for each sentence (`ref` None: a skipped unannotatable sentence)."""
 
     hyp: int
     ref: int | None
@@ -49,17 +35,7 @@ class SentenceChoice:
     by_type: TypeCounts = field(default_factory=dict)
 
 
-def prf(counts: Counts, beta: float = 0.5) -> tuple[float, float, float]:
-    """Precision, recall and F-beta as ChERRANT defines them (1.0 when there is nothing to miss)."""
-    tp, fp, fn = counts.tp, counts.fp, counts.fn
-    p = float(tp) / (tp + fp) if fp else 1.0
-    r = float(tp) / (tp + fn) if fn else 1.0
-    f = float((1 + beta**2) * p * r) / ((beta**2 * p) + r) if p + r else 0.0
-    return p, r, f
-
-
-# ChERRANT's evaluation modes (compare_m2_for_evaluation.py): what makes two edits the same.
-MODES = ("cs", "cse", "ds", "dt")  # correction by spans (default), + types; detection by spans, by tokens
+MODES = EVAL_MODES  # ChERRANT's evaluation modes (metrics.options): what makes two edits the same
 
 
 @dataclass(frozen=True)
@@ -163,14 +139,14 @@ def sentence_pairs(hyp: EditDict, ref: EditDict) -> list[PairCounts] | None:
     return pairs
 
 
-def choose_references(sentences: Sequence[list[PairCounts] | None], beta: float = 0.5) -> list[SentenceChoice]:
+def choose_references(sentences: Sequence[list[PairCounts] | None], beta: float = 0.5) -> list[PairCounts]:
     """Per sentence, the pair maximising the corpus F so far (rounded to 4 places); ties go to
     higher TP, then lower FP, then lower FN, then the first pair."""
     total = Counts()
-    choices: list[SentenceChoice] = []
+    choices: list[PairCounts] = []
     for pairs in sentences:
         if pairs is None:
-            choices.append(SentenceChoice(0, None, Counts()))
+            choices.append(PairCounts(0, None, Counts()))
             continue
         best: PairCounts | None = None
         best_f = -1.0
@@ -184,27 +160,9 @@ def choose_references(sentences: Sequence[list[PairCounts] | None], beta: float 
                 best, best_f = pair, f
         assert best is not None
         total = total + best.counts
-        choices.append(SentenceChoice(best.hyp, best.ref, best.counts, best.by_type))
+        choices.append(best)
     return choices
 
 
-def total_counts(choices: Iterable[SentenceChoice]) -> Counts:
-    total = Counts()
-    for choice in choices:
-        total = total + choice.counts
-    return total
-
-
-def type_counts(choices: Iterable[SentenceChoice], tier: int = 1) -> dict[str, Counts]:
-    """Per-type counts of the chosen pairs. Tier 1: first letter (M/R/S/W); 2: after the colon
-    (NOUN, VERB...); 3: full types."""
-    out: dict[str, list[int]] = {}
-    for choice in choices:
-        for name, (tp, fp, fn) in choice.by_type.items():
-            if name != "UNK":
-                name = name[0] if tier == 1 else name[2:] if tier == 2 else name
-            slot = out.setdefault(name, [0, 0, 0])
-            slot[0] += tp
-            slot[1] += fp
-            slot[2] += fn
-    return {name: Counts(*values) for name, values in sorted(out.items())}
+def total_counts(choices: Iterable[PairCounts]) -> Counts:
+    return Counts.sum(choice.counts for choice in choices)

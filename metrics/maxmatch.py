@@ -197,25 +197,15 @@ class HypothesisEdit:
 
 @dataclass(frozen=True)
 class AnnotatorCounts:
-    """One sentence scored against one annotator."""
+    """One sentence scored against one annotator: its counts and the hypothesis edits MaxMatch
+    chose against it (M2Scorer's verbose output). `choose_annotators` keeps the one chosen per
+    sentence (annotator -1: a sentence with no annotator, counted zero)."""
 
     annotator: int
     correct: int
     proposed: int
     gold: int
     edits: tuple[HypothesisEdit, ...]
-
-
-@dataclass(frozen=True)
-class SentenceResult:
-    """The counts of the annotator chosen for a sentence, and the hypothesis edits MaxMatch
-    chose against it (M2Scorer's verbose output)."""
-
-    correct: int
-    proposed: int
-    gold: int
-    annotator: int
-    edits: tuple[HypothesisEdit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -229,7 +219,7 @@ class MaxMatchResult:
     precision: float
     recall: float
     f: float
-    sentences: tuple[SentenceResult, ...] = field(default=(), repr=False)
+    sentences: tuple[AnnotatorCounts, ...] = field(default=(), repr=False)
 
 
 # --------------------------------------------------------------------------- lattice
@@ -309,15 +299,21 @@ class _Lattice:
         self.width = width
         base = _cheapest_steps(src, hyp)
         cells = sorted({len(src) * width + len(hyp)} | {cell for step in base for cell in step})
-        index = {cell: i for i, cell in enumerate(cells)}
-        self.index = index
-        n_v = len(cells)
-        self.n_v = n_v
+        self.index = {cell: i for i, cell in enumerate(cells)}
+        self.n_v = len(cells)
         self.rows = [c // width for c in cells]
         self.cols = [c % width for c in cells]
+        preds = self._base_arcs(base)
+        self.small = self.n_v <= SMALL_LATTICE
+        close = self._close_small if self.small else self._close_large
+        self.sources, self.weights, self.groups, copies = close(preds, max_unchanged)
+        self._list_arcs(preds, copies)
 
-        # base arcs by target vertex: (source, unchanged token?, entries in the list)
-        preds: list[list[tuple[int, int, int]]] = [[] for _ in range(n_v)]
+    def _base_arcs(self, base: dict[tuple[int, int], int]) -> list[list[tuple[int, int, int]]]:
+        """The base arcs by target vertex, (source, unchanged token?, entries in the list),
+        sorted; sets `preds` (their sources) and `slot_of`."""
+        src, hyp, width, index = self.src, self.hyp, self.width, self.index
+        preds: list[list[tuple[int, int, int]]] = [[] for _ in range(self.n_v)]
         for (a, b), mult in base.items():
             ra, ca = divmod(a, width)
             rb, cb = divmod(b, width)
@@ -330,19 +326,18 @@ class _Lattice:
         # ascending order of w. The closure's entries for intermediate k are kept as sorted
         # keys u * 4 + slot, which is the original's (u, w) order within k.
         slot_of: dict[tuple[int, int], int] = {}
-        out_degree = [0] * n_v
-        for w in range(n_v):
+        out_degree = [0] * self.n_v
+        for w in range(self.n_v):
             for k, _, _ in preds[w]:
                 slot_of[(k, w)] = out_degree[k]
                 out_degree[k] += 1
         self.slot_of = slot_of
+        return preds
 
-        self.small = n_v <= SMALL_LATTICE
-        close = self._close_small if self.small else self._close_large
-        self.sources, self.weights, self.groups, copies = close(preds, max_unchanged)
-
-        # The original's arc list: the base arcs sorted (an arc of both tables twice), then
-        # the closure's entries in (k, u, w) order, less the removed copies.
+    def _list_arcs(self, preds: list[list[tuple[int, int, int]]], copies: list[tuple[int, int]]) -> None:
+        """The original's arc list: the base arcs sorted (an arc of both tables twice), then
+        the closure's entries in (k, u, w) order, less the removed copies."""
+        n_v = self.n_v
         self.base_positions: dict[tuple[int, int], list[int]] = {}
         at = 0
         for k, w, mult in sorted((k, w, mult) for w in range(n_v) for k, _, mult in preds[w]):
@@ -553,22 +548,33 @@ class _Lattice:
         sorted, each listed once per entry; from the left end, a match jumps to the next arc
         that continues the matched insertion, adding EPSILON to every arc it passes (even
         one already weighted); likewise from the right end."""
+        arcs = self._insertion_arcs(row)
+        if not arcs:
+            return
+        listing = [arc for arc in arcs for _ in range(int(self.weights[arc[1]][arc[2]]) % _SCALE)]
+        value = {(w, j): [int(self.weights[w][j]) // _SCALE * _SCALE, float(int(self.weights[w][j]) // _SCALE)]
+                 for _, w, j in arcs}
+        self._walk_insertions(listing, golds, gold_weight, value)
+        for arc, (thousandths, flt) in value.items():
+            special[arc] = (thousandths, flt)
+
+    def _insertion_arcs(self, row: int) -> list[tuple[int, int, int]]:
+        """The live arcs (u, w, j) with u and w both in this row, sorted."""
         first = bisect_left(self.rows, row)
         last = bisect_left(self.rows, row + 1) - 1
-        if first > last:
-            return
-        arcs = []  # (u, w, j), u and w in this row
+        arcs = []
         for w in range(first, last + 1):
             col = self.sources[w]
             for j in range(bisect_left(col, first), len(col)):
                 if (w, j) not in self.dead:
                     arcs.append((int(col[j]), w, j))
-        if not arcs:
-            return
         arcs.sort()
-        listing = [arc for arc in arcs for _ in range(int(self.weights[arc[1]][arc[2]]) % _SCALE)]
-        value = {(w, j): [int(self.weights[w][j]) // _SCALE * _SCALE, float(int(self.weights[w][j]) // _SCALE)]
-                 for _, w, j in arcs}
+        return arcs
+
+    def _walk_insertions(self, listing: list[tuple[int, int, int]], golds: list[GoldEdit],
+                         gold_weight: tuple[int, float], value: dict[tuple[int, int], list]) -> None:
+        """The walk of `_match_insertions` over `listing` from both ends, updating `value`
+        ({(w, j): [thousandths, float]}) in place."""
 
         def bump(arc: tuple[int, int, int]) -> None:
             entry = value[(arc[1], arc[2])]
@@ -584,17 +590,8 @@ class _Lattice:
             arc = listing[at]
             from_left = at == left
             order = range(g_left, g_right + 1) if from_left else range(g_right, g_left - 1, -1)
-            hit = False
-            for i in order:
-                if matches(arc, golds[i]):
-                    hit = True
-                    value[(arc[1], arc[2])][:] = gold_weight
-                    if from_left:
-                        g_left = i + 1
-                    else:
-                        g_right = i - 1
-                    break
-            if not hit:
+            hit = next((i for i in order if matches(arc, golds[i])), None)
+            if hit is None:
                 bump(arc)
                 if from_left:
                     left += 1
@@ -602,20 +599,22 @@ class _Lattice:
                 else:
                     right -= 1
                     at = left
-            elif from_left:
+                continue
+            value[(arc[1], arc[2])][:] = gold_weight
+            if from_left:
+                g_left = hit + 1
                 left += 1
                 while left < len(listing) and listing[left][0] != arc[1]:
                     bump(listing[left])
                     left += 1
                 at = left
             else:
+                g_right = hit - 1
                 right -= 1
                 while right >= 0 and listing[right][1] != arc[0]:
                     bump(listing[right])
                     right -= 1
                 at = right
-        for arc, (thousandths, flt) in value.items():
-            special[arc] = (thousandths, flt)
 
     def best_edits(self, gold: Sequence[GoldEdit]) -> list[HypothesisEdit]:
         """The edit sequence the original's Bellman-Ford returns for this annotator.
@@ -633,56 +632,76 @@ class _Lattice:
             changed.setdefault(w, {})[j] = thousandths
         for w, j in self.dead:
             changed.setdefault(w, {})[j] = _FAR
-        length = self.list_length
         best: list[int] | np.ndarray = [_FAR] * n_v if self.small else np.full(n_v, _FAR, np.int64)
         best[0] = 0
         history: list[list[tuple[int, float]]] = [[] for _ in range(n_v)]
         history[0] = [(-1, 0.0)]
         via = [-1] * n_v
         for w in range(1, n_v):
-            col = self.sources[w]
-            if not len(col):
+            reached = self._tight_arcs(w, best, changed.get(w))
+            if reached is None:
                 continue
-            weights = self.weights[w]
-            here = changed.get(w)
-            if self.small:
-                if here:
-                    weights = [here.get(j, x) for j, x in enumerate(weights)]
-                cand = [best[u] + x for u, x in zip(col, weights)]
-                low = min(cand)
-                tight = [j for j, c in enumerate(cand) if c == low]
-            else:
-                cand = best[col] + weights
-                for j, thousandths in (here or {}).items():
-                    cand[j] = _FAR if thousandths == _FAR else best[col[j]] + thousandths
-                low = int(cand.min())
-                tight = np.flatnonzero(cand == low).tolist()
-            if low >= _FAR // 2:
-                continue
-            best[w] = low
-            events = []
-            for j in tight:
-                u = int(col[j])
-                extra = special.get((w, j))
-                step = extra[1] if extra is not None else self.float_weight(int(self.weights[w][j]))
-                positions = self.positions(u, w)
-                for when, dist in history[u]:
-                    if len(positions) == 1:
-                        nxt = when + (positions[0] - when - 1) % length + 1
-                    else:
-                        nxt = min(when + (p - when - 1) % length + 1 for p in positions)
-                    events.append((nxt, dist + step, u))
-            events.sort()
-            kept: list[tuple[int, float]] = []
-            current = float("inf")
-            for when, dist, u in events:
-                if dist < current:  # a strict improvement replaces the predecessor
-                    current = dist
-                    kept.append((when, dist))
-                    via[w] = u
-            history[w] = kept
+            best[w], tight = reached
+            history[w], via[w] = self._replay(w, tight, special, history)
+        return self._backtrace(via)
+
+    def _tight_arcs(self, w: int, best: list[int] | np.ndarray, here: dict[int, int] | None
+                    ) -> tuple[int, list[int]] | None:
+        """w's exact distance and the arcs (their j) into w that reach it; None when w is not
+        reached. `here`: this annotator's weights of arcs into w that differ from the defaults."""
+        col = self.sources[w]
+        if not len(col):
+            return None
+        weights = self.weights[w]
+        if self.small:
+            if here:
+                weights = [here.get(j, x) for j, x in enumerate(weights)]
+            cand = [best[u] + x for u, x in zip(col, weights)]
+            low = min(cand)
+            tight = [j for j, c in enumerate(cand) if c == low]
+        else:
+            cand = best[col] + weights
+            for j, thousandths in (here or {}).items():
+                cand[j] = _FAR if thousandths == _FAR else best[col[j]] + thousandths
+            low = int(cand.min())
+            tight = np.flatnonzero(cand == low).tolist()
+        if low >= _FAR // 2:
+            return None
+        return low, tight
+
+    def _replay(self, w: int, tight: list[int], special: dict[tuple[int, int], tuple[int, float]],
+                history: list[list[tuple[int, float]]]) -> tuple[list[tuple[int, float]], int]:
+        """Bellman-Ford's relaxations of the tight arcs into w, in the order the original makes
+        them: the (time, float distance) of each strict improvement, and the predecessor kept."""
+        col = self.sources[w]
+        length = self.list_length
+        events = []
+        for j in tight:
+            u = int(col[j])
+            extra = special.get((w, j))
+            step = extra[1] if extra is not None else self.float_weight(int(self.weights[w][j]))
+            positions = self.positions(u, w)
+            for when, dist in history[u]:
+                if len(positions) == 1:
+                    nxt = when + (positions[0] - when - 1) % length + 1
+                else:
+                    nxt = min(when + (p - when - 1) % length + 1 for p in positions)
+                events.append((nxt, dist + step, u))
+        events.sort()
+        kept: list[tuple[int, float]] = []
+        current = float("inf")
+        via = -1
+        for when, dist, u in events:
+            if dist < current:  # a strict improvement replaces the predecessor
+                current = dist
+                kept.append((when, dist))
+                via = u
+        return kept, via
+
+    def _backtrace(self, via: list[int]) -> list[HypothesisEdit]:
+        """The path's edits from the first vertex to the last (copy arcs left out)."""
         out = []
-        w = n_v - 1
+        w = self.n_v - 1
         while via[w] >= 0:
             u = via[w]
             if int(self.weights[w][self.find(u, w)]) % _SCALE:  # not a copy
@@ -738,7 +757,7 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
     then fewer proposed + beta^2 * gold), and the corpus P, R, F as M2Scorer prints them."""
     total_c = total_e = total_g = 0.0
     sq = beta * beta
-    chosen: list[SentenceResult] = []
+    chosen: list[AnnotatorCounts] = []
     for options in candidates:
         pick: AnnotatorCounts | None = None
         f_max, c_max, e_min, g_min = -1.0, -1.0, float("inf"), float("inf")
@@ -749,12 +768,12 @@ def choose_annotators(candidates: Sequence[Sequence[AnnotatorCounts]], beta: flo
                     or (f_max == f and c_max == c and e_min + sq * g_min > e + sq * g)):
                 pick, f_max, c_max, e_min, g_min = o, f, c, e, g
         if pick is None:
-            chosen.append(SentenceResult(0, 0, 0, -1))
+            chosen.append(AnnotatorCounts(-1, 0, 0, 0, ()))
             continue
         total_c += pick.correct
         total_e += pick.proposed
         total_g += pick.gold
-        chosen.append(SentenceResult(pick.correct, pick.proposed, pick.gold, pick.annotator, pick.edits))
+        chosen.append(pick)
     p = total_c / total_e if total_e else 1.0
     r = total_c / total_g if total_g else 1.0
     try:

@@ -1,118 +1,80 @@
-"""What every scorer returns, and the recipe that names how it was computed.
+"""The score family, defined once and used by the scorers, the run record and the reports.
 
-One `Score` type for every method (ChERRANT at char or word level, MaxMatch): corpus counts,
-P/R/F, per-type counts where the method has types, per-sentence counts with the reference
-chosen for each sentence, and the signature. The `Recipe` holds every setting that decides the
-numbers: it writes the signature (as sacreBLEU does) and the keys of every cache, so the two
-can never disagree.
+- `Counts`: TP/FP/FN, with `prf` (P/R/F-beta as ChERRANT defines them) and `Counts.sum`.
+- `collapse_type` / `type_totals`: ChERRANT's category tiers (`R:NOUN` -> `R` at tier 1).
+- `SentenceScore`: one sentence at one level: the reference chosen, its counts, per-type
+  counts, both edit lists; `as_json`/`from_json` give one level of a `sentences.jsonl` line.
+- `Score`: a corpus score, the same type for every method (ChERRANT at char or word level,
+  MaxMatch), with its recipe and signature (`metrics.signature`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from metrics.compare import Counts, prf
+from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES
+from metrics.signature import EXTRACTION_REVISION, Recipe, Signature, package_version
 
-# Bump when a change to extraction changes M2 output, so that cached reference M2s are not reused.
-EXTRACTION_REVISION = 1
-DEFAULT_BETA = 0.5
-
-
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "missing"
-
-
-def nrefs_field(reference_counts: Sequence[int]) -> str:
-    if not reference_counts:
-        return "0"
-    low, high = min(reference_counts), max(reference_counts)
-    return str(low) if low == high else f"{low}-{high}"
+__all__ = ["Counts", "DEFAULT_BETA", "EXTRACTION_REVISION", "Recipe", "Score", "SentenceScore", "Signature",
+           "collapse_type", "counts_json", "package_version", "prf", "type_totals"]
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """The settings that decide a score. `tok` names the tokeniser: `char`, or a segmenter as
-    `<name>-<version>-pos`; `spell` (word-level ChERRANT) how S:SPELL is decided."""
+class Counts:
+    """True positives, false positives, false negatives. Iterable as (tp, fp, fn)."""
 
-    level: str  # char | word
-    method: str  # cherrant | maxmatch
-    tok: str = "char"
-    t2s: bool = True  # references (and ChERRANT hypotheses) converted to simplified characters
-    spell: str | None = None
-    max_unchanged: int = 2  # MaxMatch
-    beta: float = DEFAULT_BETA
-    mode: str = "cs"  # ChERRANT: cs, cse (with types), ds (detection by spans), dt (by tokens)
-    edits: str = "all"  # ChERRANT: all, single (one source token at most) or multi
-    filt: tuple[str, ...] = ()  # ChERRANT: types left out
-    gold: str | None = None  # MaxMatch: a gold M2 given as a file (its name), not made from references
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
 
-    @property
-    def defaults(self) -> bool:
-        """Every setting as the published protocols have it."""
-        return (self.t2s and self.beta == DEFAULT_BETA and self.max_unchanged == 2 and self.mode == "cs"
-                and self.edits == "all" and not self.filt and self.gold is None)
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
-    @property
-    def segmenter(self) -> str | None:
-        return None if self.tok == "char" else self.tok.split("-", 1)[0]
+    def __iter__(self) -> Iterator[int]:
+        return iter((self.tp, self.fp, self.fn))
 
-    @property
-    def name(self) -> str:
-        """`char` or `word-<segmenter>`: how file names tell levels apart."""
-        return "char" if self.segmenter is None else f"word-{self.segmenter}"
+    @classmethod
+    def sum(cls, items: Iterable["Counts"]) -> "Counts":
+        """The total of any number of counts (zero for none)."""
+        total = cls()
+        for item in items:
+            total = total + item
+        return total
 
-    @property
-    def protocol(self) -> str:
-        """Word level: the NLPCC 2023 Task 1 protocol is MaxMatch on THULAC; the rest is not official."""
-        official = (self.method, self.segmenter) == ("maxmatch", "thulac") and self.defaults
-        return "official-nlpcc2023" if official else "unofficial"
 
-    def _conversion(self) -> str:
-        uses_t2s = self.t2s and self.method == "cherrant"
-        return f"opencc-{package_version('opencc')}-t2s" if uses_t2s else "none"
+def prf(counts: Counts, beta: float = DEFAULT_BETA) -> tuple[float, float, float]:
+    """Precision, recall and F-beta as ChERRANT defines them (1.0 when there is nothing to miss)."""
+    tp, fp, fn = counts.tp, counts.fp, counts.fn
+    p = float(tp) / (tp + fp) if fp else 1.0
+    r = float(tp) / (tp + fn) if fn else 1.0
+    f = float((1 + beta**2) * p * r) / ((beta**2 * p) + r) if p + r else 0.0
+    return p, r, f
 
-    def signature(self, reference_counts: Sequence[int]) -> str:
-        fields = [f"level:{self.level}", f"method:{self.method}", f"nrefs:{nrefs_field(reference_counts)}",
-                  f"tok:{self.tok}", f"t2s:{self._conversion()}"]
-        if self.method == "cherrant":
-            fields.append(f"readings:pypinyin-{package_version('pypinyin')}")
-            if self.level == "word":
-                fields.append(f"spell:{self.spell or 'readings'}")
-        if self.method == "maxmatch":
-            fields.append(f"max_unchanged:{self.max_unchanged}")
-            if self.gold is not None:
-                fields.append(f"gold:{self.gold}")
-        if self.mode != "cs":
-            fields.append(f"eval:{self.mode}")
-        if self.edits != "all":
-            fields.append(f"edits:{self.edits}")
-        if self.filt:
-            fields.append(f"filt:{'+'.join(self.filt)}")
-        if self.beta != DEFAULT_BETA:
-            fields.append(f"beta:{self.beta:g}")
-        if self.level == "word" or not self.defaults:
-            fields.append(f"protocol:{self.protocol}")
-        fields.append(f"version:cgec-harness-{package_version('cgec-harness')}")
-        return "|".join(fields)
 
-    def extraction_key(self) -> str:
-        """What decides the M2 blocks ChERRANT extracts (not how they are compared): the key
-        of cached reference M2s. MaxMatch's gold comes from word-level ChERRANT blocks."""
-        return "|".join([f"level:{self.level}", f"tok:{self.tok}", f"t2s:{self.t2s}",
-                         f"spell:{self.spell if self.level == 'word' else 'none'}",
-                         f"revision:{EXTRACTION_REVISION}", f"harness:{package_version('cgec-harness')}",
-                         f"pypinyin:{package_version('pypinyin')}", f"opencc:{package_version('opencc')}"])
+def collapse_type(name: str, tier: int = 1) -> str:
+    """An edit type at one of ChERRANT's category tiers (-cat): 1 the operation (`R:NOUN` -> `R`),
+    2 what follows it (`NOUN`; empty for a bare operation), 3 the full type. UNK stays UNK."""
+    if name == "UNK" or tier not in (1, 2):
+        return name
+    return name[:1] if tier == 1 else name[2:]
+
+
+def type_totals(rows: Iterable[Mapping[str, Iterable[int]]], tier: int = 1) -> dict[str, Counts]:
+    """Per-type counts (type -> (tp, fp, fn) or Counts) of many sentences, summed at a tier,
+    sorted by type."""
+    out: dict[str, Counts] = {}
+    for types in rows:
+        for name, values in types.items():
+            key = collapse_type(name, tier)
+            out[key] = out.get(key, Counts()) + Counts(*values)
+    return dict(sorted(out.items()))
 
 
 @dataclass(frozen=True)
 class SentenceScore:
     """One sentence: the reference (annotator) chosen for it, its counts against that
-    reference, (ChERRANT) its counts per full edit type, `[tp, fp, fn]`, and both edit lists."""
+    reference, (ChERRANT) its counts per full edit type, `(tp, fp, fn)`, and both edit lists."""
 
     ref: int | None
     tp: int
@@ -126,11 +88,29 @@ class SentenceScore:
     def counts(self) -> Counts:
         return Counts(self.tp, self.fp, self.fn)
 
+    def type_counts(self, tier: int = 1) -> dict[str, Counts]:
+        return type_totals([self.types], tier)
+
+    def as_json(self, types: bool = True) -> dict[str, Any]:
+        """One level of a `sentences.jsonl` line: counts, chosen reference, per-type counts
+        (`types=False` for a method without types: MaxMatch). Edit lists are not kept."""
+        entry: dict[str, Any] = {"tp": self.tp, "fp": self.fp, "fn": self.fn, "ref": self.ref}
+        if types:
+            entry["types"] = {name: list(values) for name, values in self.types.items()}
+        return entry
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "SentenceScore":
+        """The inverse of `as_json` (the caller validates the shape: the record's models)."""
+        types = {name: (int(v[0]), int(v[1]), int(v[2])) for name, v in (data.get("types") or {}).items()}
+        return cls(data.get("ref"), data["tp"], data["fp"], data["fn"], types)
+
 
 @dataclass(frozen=True)
 class Score:
     """A corpus score. `f` is F-beta for the recipe's beta (`f05` reads it under its usual
-    name). `texts()` gives the method's files (M2, segmentations), made when asked for."""
+    name). `signature_fields` says how it was made; `signature` renders it. `texts()` gives
+    the method's files (M2, segmentations), made when asked for."""
 
     method: str
     level: str
@@ -140,12 +120,14 @@ class Score:
     precision: float
     recall: float
     f: float
-    signature: str
+    signature_fields: Signature
     recipe: Recipe
-    by_type: dict[str, Counts] = field(default_factory=dict)  # tier 1: M, R, S, W (ChERRANT)
-    by_type_fine: dict[str, Counts] = field(default_factory=dict)  # full types (word-level ChERRANT)
     per_sentence: tuple[SentenceScore, ...] = ()
     texts: Callable[[], dict[str, str]] = field(default=dict, compare=False, repr=False)
+
+    @property
+    def signature(self) -> str:
+        return self.signature_fields.render()
 
     @property
     def f05(self) -> float:
@@ -155,41 +137,55 @@ class Score:
     def counts(self) -> Counts:
         return Counts(self.tp, self.fp, self.fn)
 
-    def type_counts(self, tier: int = 1) -> dict[str, Counts]:
-        """ChERRANT's category tiers: 1 the operation (M, R, S, W), 2 the rest (NOUN, VERB...;
-        empty for a bare operation), 3 the full type. UNK stays UNK."""
-        out: dict[str, list[int]] = {}
-        for sentence in self.per_sentence:
-            for name, values in sentence.types.items():
-                if name != "UNK":
-                    name = name[0] if tier == 1 else name[2:] if tier == 2 else name
-                slot = out.setdefault(name, [0, 0, 0])
-                for k in range(3):
-                    slot[k] += values[k]
-        return {name: Counts(*values) for name, values in sorted(out.items())}
+    @property
+    def typed(self) -> bool:
+        """Whether the method types its edits (ChERRANT does, MaxMatch does not)."""
+        return self.method == "cherrant"
 
-    def as_json(self) -> dict:
-        """Rounded to 4 places as the original scorers print them."""
-        payload = {**counts_json(self.counts, self.precision, self.recall, self.f), "signature": self.signature}
+    @property
+    def by_type(self) -> dict[str, Counts]:
+        """Tier 1: M, R, S, W (ChERRANT; empty for MaxMatch)."""
+        return self.type_counts(1) if self.typed else {}
+
+    @property
+    def by_type_fine(self) -> dict[str, Counts]:
+        """Full types (word-level ChERRANT; empty otherwise)."""
+        return self.type_counts(3) if self.typed and self.level == "word" else {}
+
+    def type_counts(self, tier: int = 1) -> dict[str, Counts]:
+        """ChERRANT's category tiers over every sentence (see `collapse_type`)."""
+        return type_totals((sentence.types for sentence in self.per_sentence), tier)
+
+    def as_json(self) -> dict[str, Any]:
+        """Rounded to 4 places as the original scorers print them; the signature as its string
+        and as fields."""
+        payload = {**counts_json(self.counts, self.precision, self.recall, self.f), "signature": self.signature,
+                   "signature_fields": self.signature_fields.to_json()}
         beta = self.recipe.beta
-        if self.method == "cherrant":
+        if self.typed:
             payload["by_type"] = {name: counts_json(c, beta=beta) for name, c in self.by_type.items()}
             if self.by_type_fine:
                 payload["by_type_fine"] = {name: counts_json(c, beta=beta) for name, c in self.by_type_fine.items()}
         if self.level == "word":
             payload.update(scorer=self.method, segmenter=self.recipe.segmenter)
-        settings = {"eval": self.recipe.mode if self.recipe.mode != "cs" else None,
-                    "edits": self.recipe.edits if self.recipe.edits != "all" else None,
-                    "filt": list(self.recipe.filt) or None, "t2s": False if not self.recipe.t2s else None,
-                    "beta": self.recipe.beta if self.recipe.beta != DEFAULT_BETA else None,
-                    "max_unchanged": self.recipe.max_unchanged if self.recipe.max_unchanged != 2 else None}
+        recipe = self.recipe
+        settings = {"eval": recipe.mode if recipe.mode != EVAL_MODES[0] else None,
+                    "edits": recipe.edits if recipe.edits != EDIT_SELECTIONS[0] else None,
+                    "filt": list(recipe.filt) or None, "t2s": False if not recipe.t2s else None,
+                    "beta": recipe.beta if recipe.beta != DEFAULT_BETA else None,
+                    "max_unchanged": recipe.max_unchanged if recipe.max_unchanged != DEFAULT_MAX_UNCHANGED else None}
         payload.update({key: value for key, value in settings.items() if value is not None})
         return payload
 
+    def sentences_json(self) -> list[dict[str, Any]]:
+        """Each sentence as one level of a `sentences.jsonl` line."""
+        return [sentence.as_json(types=self.typed) for sentence in self.per_sentence]
+
 
 def counts_json(counts: Counts, p: float | None = None, r: float | None = None, f: float | None = None,
-                beta: float = DEFAULT_BETA) -> dict:
+                beta: float = DEFAULT_BETA) -> dict[str, Any]:
     if p is None or r is None or f is None:
         p, r, f = prf(counts, beta)
     return {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn,
             "precision": round(p, 4), "recall": round(r, 4), "f0.5": round(f, 4)}
+

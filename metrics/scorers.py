@@ -17,14 +17,15 @@ from typing import Callable, Protocol, Sequence
 
 from metrics import maxmatch
 from metrics.compare import (
-    MODES, EditDict, EditFilter, SentenceChoice, block_edits, choose_references, edit_dict, prf, sentence_pairs, total_counts,
-    type_counts,
+    EditDict, EditFilter, PairCounts, block_edits, choose_references, edit_dict, prf, sentence_pairs, total_counts,
 )
 from metrics.edit import NOOP, Annotation, Block
 from metrics.extract import Extractor
 from metrics.m2 import format_blocks, maxmatch_gold
 from metrics.normalise import TargetNormaliser, remove_whitespace
-from metrics.score import DEFAULT_BETA, Recipe, Score, SentenceScore
+from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES
+from metrics.score import Score, SentenceScore
+from metrics.signature import Recipe
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
 from metrics.zh.tokens import Token
@@ -59,11 +60,11 @@ class ChERRANT:
 
     def __init__(self, lexicon: Lexicon, tokenizer: WordTokenizer | None = None,
                  spelling: SpellingCheck | None = None, t2s: bool = True, beta: float = DEFAULT_BETA,
-                 mode: str = "cs", selection: EditFilter = EditFilter()) -> None:
+                 mode: str = EVAL_MODES[0], selection: EditFilter = EditFilter()) -> None:
         """`mode`, `selection` and `beta` are ChERRANT's evaluation options (-cs/-cse/-ds/-dt,
         -single/-multi/-filt, -b); the reference chosen per sentence follows them, as there."""
-        if mode not in MODES:
-            raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+        if mode not in EVAL_MODES:
+            raise ValueError(f"mode: expected one of {', '.join(EVAL_MODES)}, got {mode!r}")
         if selection.single and selection.multi:
             raise ValueError("single and multi exclude each other")
         self.lexicon = lexicon
@@ -75,7 +76,8 @@ class ChERRANT:
         self.recipe = Recipe("word" if word else "char", "cherrant",
                              f"{tokenizer.name}-{tokenizer.version}-pos" if word else "char", t2s,
                              self.spelling.name if word else None, beta=beta, mode=mode,
-                             edits="single" if selection.single else "multi" if selection.multi else "all",
+                             edits=EDIT_SELECTIONS[1] if selection.single else EDIT_SELECTIONS[2] if selection.multi
+                             else EDIT_SELECTIONS[0],
                              filt=tuple(sorted(selection.types)))
         self._extractor: Extractor | None = None
 
@@ -154,9 +156,7 @@ class ChERRANT:
         return Score(
             method="cherrant", level=self.recipe.level, tp=counts.tp, fp=counts.fp, fn=counts.fn,
             precision=p, recall=r, f=f, recipe=self.recipe,
-            signature=self.recipe.signature(reference_counts(ref_blocks)),
-            by_type=type_counts(choices, tier=1),
-            by_type_fine=type_counts(choices, tier=3) if self.recipe.level == "word" else {},
+            signature_fields=self.recipe.signature(reference_counts(ref_blocks)),
             per_sentence=tuple(_sentence(choice, hyp, ref) for choice, hyp, ref in zip(choices, hyp_dicts, ref_dicts)),
             texts=lambda: {f"ref.{self.recipe.name}.m2": format_blocks(ref_blocks),
                            f"hyp.{self.recipe.name}.m2": format_blocks(hyp_blocks)},
@@ -168,7 +168,8 @@ class MaxMatch:
     scored them), against the gold made from `references`' word-level blocks: each
     annotator's first alignment."""
 
-    def __init__(self, aligner: ChERRANT, beta: float = DEFAULT_BETA, max_unchanged: int = 2) -> None:
+    def __init__(self, aligner: ChERRANT, beta: float = DEFAULT_BETA,
+                 max_unchanged: int = DEFAULT_MAX_UNCHANGED) -> None:
         if aligner.tokenizer is None:
             raise ValueError("MaxMatch needs a word-level ChERRANT for its gold")
         self.aligner = aligner  # extracts the reference blocks the gold is made from
@@ -205,7 +206,7 @@ class MaxMatch:
         return Score(
             method="maxmatch", level="word", tp=result.correct, fp=result.proposed - result.correct,
             fn=result.gold - result.correct, precision=result.precision, recall=result.recall, f=result.f,
-            recipe=recipe, signature=recipe.signature([len(g.annotators) or 1 for g in gold]),
+            recipe=recipe, signature_fields=recipe.signature([len(g.annotators) or 1 for g in gold]),
             per_sentence=tuple(_maxmatch_sentence(s, g) for s, g in zip(result.sentences, gold)),
             texts=lambda: {**({f"gold.{recipe.name}.maxmatch.m2": maxmatch_gold(format_blocks(ref_blocks))}
                               if ref_blocks else {}),
@@ -213,7 +214,7 @@ class MaxMatch:
         )
 
 
-def _maxmatch_sentence(result: maxmatch.SentenceResult, gold: maxmatch.GoldSentence) -> SentenceScore:
+def _maxmatch_sentence(result: maxmatch.AnnotatorCounts, gold: maxmatch.GoldSentence) -> SentenceScore:
     chosen = dict(zip(gold.annotator_ids, gold.annotators)).get(result.annotator, ())
     return SentenceScore(result.annotator if result.annotator >= 0 else None, result.correct,
                          result.proposed - result.correct, result.gold - result.correct, {},
@@ -239,7 +240,7 @@ def _relabelled(block: Block, annotator: int) -> Block | None:
     return None
 
 
-def _sentence(choice: SentenceChoice, hyp: EditDict, ref: EditDict) -> SentenceScore:
+def _sentence(choice: PairCounts, hyp: EditDict, ref: EditDict) -> SentenceScore:
     return SentenceScore(choice.ref, choice.counts.tp, choice.counts.fp, choice.counts.fn,
                          {name: tuple(values) for name, values in sorted(choice.by_type.items())},
                          _edit_texts(hyp.get(choice.hyp, {})),

@@ -7,6 +7,7 @@ import pytest
 
 from harness.data.manifest import load_manifest
 from harness.scoring.corpus import build_scorers, score_with, word_sentences
+from harness.scoring.options import ScoringOptions
 from harness.scoring.segmentation import segment_all
 from metrics.m2 import maxmatch_gold
 from metrics.normalise import remove_whitespace
@@ -28,7 +29,8 @@ def scorers(dev_references, hypotheses, dev_settings):
     sentences = set()
     for name in SETS:
         sentences |= word_sentences(dev_references.sources, hypotheses[name], dev_references.targets)
-    words = build_scorers(("word",), "cherrant", "thulac", dev_settings, sentences, dev_settings.cache_dir, 2)["word"]
+    options = ScoringOptions(levels=("word",), word_scorer="cherrant", segmenter="thulac")
+    words = build_scorers(options, dev_settings, sentences, dev_settings.cache_dir, 2)["word"]
     return words, MaxMatch(words)
 
 

@@ -83,10 +83,29 @@ def test_every_method_returns_the_same_score_type(dev_references, dev_settings, 
         assert all(type(s) is SentenceScore for s in score.per_sentence) and len(score.per_sentence) == 30
         assert (score.tp, score.fp, score.fn) == tuple(sum(getattr(s, k) for s in score.per_sentence)
                                                        for k in ("tp", "fp", "fn"))
-        assert score.f05 == score.f and score.signature == score.recipe.signature([len(t) for t in targets])
+        assert score.f05 == score.f and score.signature_fields == score.recipe.signature([len(t) for t in targets])
+        assert score.signature == str(score.signature_fields)
         assert {"tp", "fp", "fn", "precision", "recall", "f0.5", "signature"} <= set(score.as_json())
     assert [s.method for s in scores] == ["cherrant", "maxmatch", "cherrant"]
     assert scores[0].by_type and not scores[1].by_type  # MaxMatch has no types
+
+
+def test_a_score_stores_its_signature_as_fields_and_its_sentences_as_record_lines(dev_references, dev_settings, mix):
+    from metrics.score import SentenceScore
+    from metrics.signature import Signature
+
+    sources, targets = dev_references.sources[:30], dev_references.targets[:30]
+    for level, method in (("char", "maxmatch"), ("word", "maxmatch"), ("word", "cherrant")):
+        score = score_corpus(sources, mix[:30], targets, level, method, settings=dev_settings)
+        payload = score.as_json()
+        assert Signature.from_json(payload["signature_fields"]) == score.signature_fields
+        assert Signature.parse(payload["signature"]) == score.signature_fields
+        lines = score.sentences_json()
+        assert all(("types" in line) == (method == "cherrant" or level == "char") for line in lines)
+        for line, sentence in zip(lines, score.per_sentence):
+            read = SentenceScore.from_json(line)
+            assert (read.ref, read.counts, read.type_counts(1)) == (sentence.ref, sentence.counts,
+                                                                    sentence.type_counts(1))
 
 
 @pytest.mark.slow

@@ -7,18 +7,17 @@ import pytest
 from metrics.compare import (
     Counts,
     PairCounts,
-    SentenceChoice,
     choose_references,
     compare_pair,
     edit_dict,
     prf,
     sentence_pairs,
     total_counts,
-    type_counts,
 )
 from metrics.edit import Edit
 from metrics.extract import Extractor
 from metrics.m2 import format_block, read_m2
+from metrics.score import collapse_type, type_totals
 from metrics.zh.lexicon import Lexicon
 
 NOOP_KEY = (-1, -1, "-NONE-")
@@ -143,7 +142,7 @@ def test_sentence_whose_only_reference_is_na_is_skipped():
 def test_skipped_sentence_adds_nothing():
     sentences = [[pair(0, 1, 0, 0)], None, [pair(0, 0, 1, 0)]]
     choices = choose_references(sentences)
-    assert choices[1] == SentenceChoice(0, None, Counts())
+    assert choices[1] == PairCounts(0, None, Counts())
     assert total_counts(choices) == Counts(1, 1, 0)
 
 
@@ -236,17 +235,31 @@ def test_chosen_pair_brings_its_hypothesis_annotator_and_types():
     pairs = [PairCounts(0, 0, Counts(0, 1, 0), {"S": [0, 1, 0]}),
              PairCounts(1, 0, Counts(1, 0, 0), {"W": [1, 0, 0]})]
     [choice] = choose_references([pairs])
-    assert choice == SentenceChoice(1, 0, Counts(1, 0, 0), {"W": [1, 0, 0]})
+    assert choice == PairCounts(1, 0, Counts(1, 0, 0), {"W": [1, 0, 0]})
 
 
-def test_type_counts_by_first_letter_and_full_type():
-    choices = [SentenceChoice(0, 0, Counts(2, 1, 0), {"S": [1, 0, 0], "W": [1, 1, 0]}),
-               SentenceChoice(0, 0, Counts(0, 0, 1), {"S": [0, 0, 1]})]
-    assert type_counts(choices) == {"S": Counts(1, 0, 1), "W": Counts(1, 1, 0)}
-    word = [SentenceChoice(0, 0, Counts(1, 0, 1), {"R:NOUN": [1, 0, 0], "M:NOUN": [0, 0, 1]})]
-    assert type_counts(word, tier=1) == {"M": Counts(0, 0, 1), "R": Counts(1, 0, 0)}
-    assert type_counts(word, tier=2) == {"NOUN": Counts(1, 0, 1)}
-    assert type_counts(word, tier=3) == {"M:NOUN": Counts(0, 0, 1), "R:NOUN": Counts(1, 0, 0)}
+def test_type_totals_by_first_letter_and_full_type():
+    choices = [PairCounts(0, 0, Counts(2, 1, 0), {"S": [1, 0, 0], "W": [1, 1, 0]}),
+               PairCounts(0, 0, Counts(0, 0, 1), {"S": [0, 0, 1]})]
+    assert type_totals(c.by_type for c in choices) == {"S": Counts(1, 0, 1), "W": Counts(1, 1, 0)}
+    word = [{"R:NOUN": [1, 0, 0], "M:NOUN": [0, 0, 1]}]
+    assert type_totals(word, tier=1) == {"M": Counts(0, 0, 1), "R": Counts(1, 0, 0)}
+    assert type_totals(word, tier=2) == {"NOUN": Counts(1, 0, 1)}
+    assert type_totals(word, tier=3) == {"M:NOUN": Counts(0, 0, 1), "R:NOUN": Counts(1, 0, 0)}
+
+
+def test_the_tier_collapse_keeps_unk_and_bare_operations():
+    assert [collapse_type("R:NOUN", tier) for tier in (1, 2, 3)] == ["R", "NOUN", "R:NOUN"]
+    assert [collapse_type("UNK", tier) for tier in (1, 2, 3)] == ["UNK", "UNK", "UNK"]
+    assert [collapse_type("W", tier) for tier in (1, 2, 3)] == ["W", "", "W"]
+    assert type_totals([{"UNK": Counts(0, 1, 0)}, {"UNK": (0, 0, 2)}]) == {"UNK": Counts(0, 1, 2)}
+
+
+def test_counts_sum_and_unpack():
+    assert Counts.sum([Counts(1, 2, 3), Counts(4, 5, 6)]) == Counts(5, 7, 9)
+    assert Counts.sum([]) == Counts()
+    tp, fp, fn = Counts(1, 2, 3)
+    assert (tp, fp, fn) == (1, 2, 3)
 
 
 # --- P, R, F -----------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class Validation:
 
 
 def validate(path: str | Path, model: str = "gpt-3.5-turbo", epochs: int = DEFAULT_EPOCHS) -> Validation:
+    """Every problem of a chat fine-tuning file, each with its line (OpenAI's data-preparation
+    checks), and the token counts the cost estimate needs."""
     path = Path(path)
     result = Validation(str(path), model=model, epochs=epochs)
     try:
@@ -72,50 +74,53 @@ def validate(path: str | Path, model: str = "gpt-3.5-turbo", epochs: int = DEFAU
         return result
     limit = next((v for k, v in MAX_EXAMPLE_TOKENS.items() if model.startswith(k) or k in model), 16_385)
     for number, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        result.examples += 1
-        try:
-            example = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            result.problems.append((number, f"not valid JSON ({type(error).__name__})"))
-            continue
-        messages = example.get("messages") if isinstance(example, dict) else None
-        if not isinstance(messages, list) or not messages:
-            result.problems.append((number, "missing 'messages' list"))
-            continue
-        bad = False
-        for position, message in enumerate(messages):
-            if not isinstance(message, dict):
-                result.problems.append((number, f"message {position} is not an object"))
-                bad = True
-                continue
-            unknown = sorted(set(message) - KNOWN_MESSAGE_KEYS)
-            if unknown:
-                result.problems.append((number, f"message {position}: unknown key(s) {', '.join(unknown)}"))
-                bad = True
-            if message.get("role") not in KNOWN_ROLES:
-                result.problems.append((number, f"message {position}: unknown role {message.get('role')!r}"))
-                bad = True
-            if not isinstance(message.get("content"), str):
-                result.problems.append((number, f"message {position}: content is not a string"))
-                bad = True
-            elif message.get("role") == "assistant" and not message["content"].strip():
-                result.problems.append((number, f"message {position}: empty assistant message (nothing to learn)"))
-                bad = True
-            if "weight" in message and (message["weight"] not in (0, 1) or isinstance(message["weight"], bool)):
-                result.problems.append((number, f"message {position}: weight must be 0 or 1, got "
-                                                f"{message['weight']!r}"))
-                bad = True
-        if bad:
-            continue
-        if not any(m["role"] == "assistant" for m in messages):
-            result.problems.append((number, "no assistant message"))
-            continue
-        tokens = estimate_tokens(messages, 0) + 3
-        result.tokens.append(tokens)
-        if tokens > limit:
-            result.problems.append((number, f"about {tokens} tokens, over the {limit}-token limit of {model}"))
+        if raw.strip():
+            result.examples += 1
+            _check_line(number, raw, model, limit, result)
     if result.examples < MIN_EXAMPLES:
         result.problems.append((None, f"{result.examples} examples: at least {MIN_EXAMPLES} are required"))
     return result
+
+
+def _check_line(number: int, raw: bytes, model: str, limit: int, result: Validation) -> None:
+    """One example: valid JSON, well-formed messages, an assistant turn, within the token limit."""
+    try:
+        example = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        result.problems.append((number, f"not valid JSON ({type(error).__name__})"))
+        return
+    messages = example.get("messages") if isinstance(example, dict) else None
+    if not isinstance(messages, list) or not messages:
+        result.problems.append((number, "missing 'messages' list"))
+        return
+    problems = [problem for position, message in enumerate(messages)
+                for problem in _message_problems(position, message)]
+    result.problems.extend((number, problem) for problem in problems)
+    if problems:
+        return
+    if not any(m["role"] == "assistant" for m in messages):
+        result.problems.append((number, "no assistant message"))
+        return
+    tokens = estimate_tokens(messages, 0) + 3
+    result.tokens.append(tokens)
+    if tokens > limit:
+        result.problems.append((number, f"about {tokens} tokens, over the {limit}-token limit of {model}"))
+
+
+def _message_problems(position: int, message: object) -> list[str]:
+    """What is wrong with one message of an example, in the order OpenAI's guide checks it."""
+    if not isinstance(message, dict):
+        return [f"message {position} is not an object"]
+    problems = []
+    unknown = sorted(set(message) - KNOWN_MESSAGE_KEYS)
+    if unknown:
+        problems.append(f"message {position}: unknown key(s) {', '.join(unknown)}")
+    if message.get("role") not in KNOWN_ROLES:
+        problems.append(f"message {position}: unknown role {message.get('role')!r}")
+    if not isinstance(message.get("content"), str):
+        problems.append(f"message {position}: content is not a string")
+    elif message.get("role") == "assistant" and not message["content"].strip():
+        problems.append(f"message {position}: empty assistant message (nothing to learn)")
+    if "weight" in message and (message["weight"] not in (0, 1) or isinstance(message["weight"], bool)):
+        problems.append(f"message {position}: weight must be 0 or 1, got {message['weight']!r}")
+    return problems

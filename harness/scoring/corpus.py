@@ -13,22 +13,25 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from tqdm import tqdm
 
 from harness.core.atomic import atomic_write_text
 from harness.data.manifest import DataSettings, resolve
 from harness.core.errors import HarnessError
+from harness.scoring.executor import Shipment, run_ordered
+from harness.scoring.options import ScoringOptions
 from harness.scoring.segmentation import PretaggedTokenizer, segment_all
 from metrics import maxmatch
 from metrics.edit import Block
 from metrics.m2 import format_blocks, read_blocks
 from metrics.normalise import TargetNormaliser, remove_whitespace
-from metrics.compare import EditFilter
-from metrics.score import DEFAULT_BETA, Score
+from metrics.options import LEVELS, SEGMENTERS, WORD_SCORERS
+from metrics.score import Score
 from metrics.scorers import ChERRANT, MaxMatch, Pair
 from metrics.zh.charmeta import CharMeta, CharMetaError, LazyCharMeta, parse_char_meta
 from metrics.zh.lexicon import Lexicon
@@ -36,11 +39,9 @@ from metrics.zh.spelling import SpellingCheck
 
 CHAR_META = "resources/char_meta.txt"  # FASPell's character table (word-level S:SPELL)
 PARALLEL_MIN_PAIRS = 1500  # below this many pairs a process pool costs more than it saves (measured on 2 cores)
+EXECUTOR_CHUNK = 64  # pairs (or MaxMatch sentences) a task, on an executor
 # MaxMatch spends ~3 ms a sentence (NaCGEC dev, raw LLM outputs: 1.9 s in one process, 1.0 s in two)
 PARALLEL_MIN_SENTENCES_MAXMATCH = 200
-LEVELS = ("char", "word")
-WORD_SCORERS = ("maxmatch", "cherrant")
-SEGMENTERS = ("thulac", "jieba")
 
 
 @dataclass(frozen=True)
@@ -106,21 +107,35 @@ def _evaluate_indexed(item: tuple[int, tuple]) -> tuple[int, tuple]:
     return index, maxmatch.evaluate_sentence(*job)
 
 
+def _extract_chunk(scorer: ChERRANT, pairs: Sequence[Pair]) -> list[Block]:
+    return scorer.extract(pairs)
+
+
+def _evaluate_chunk(_: None, jobs: Sequence[tuple]) -> list[tuple]:
+    return [maxmatch.evaluate_sentence(*job) for job in jobs]
+
+
 class Workers:
     """An `extract` for metrics' scorers that spreads the pairs over `jobs` processes (forked,
     so the scorer is inherited, not pickled; a table it parses on first use is parsed in each
     worker, in parallel), and MaxMatch's `evaluate`. The pool starts on the first batch big
     enough to pay for it and serves every later one (references, hypotheses, matching);
     smaller batches stay in this process. Use it as a context manager. `progress` shows a bar
-    on stderr (on a terminal)."""
+    on stderr (on a terminal).
+
+    With an `executor` (any `concurrent.futures.Executor`: a Dask cluster's, see
+    harness.scoring.executor) every batch goes to it instead, in chunks of EXECUTOR_CHUNK, the
+    scorer shipped once per worker; the caller owns the executor and shuts it down."""
 
     def __init__(self, scorer: ChERRANT, jobs: int | None, progress: bool = False,
-                 min_pairs: int = PARALLEL_MIN_PAIRS) -> None:
+                 min_pairs: int = PARALLEL_MIN_PAIRS, executor: Executor | None = None) -> None:
         self.scorer = scorer
         self.jobs = jobs or os.cpu_count() or 1
         self.progress = progress
         self.min_pairs = min_pairs
+        self.executor = executor
         self._pool = None
+        self._shipments: dict[str, Shipment] = {}
 
     def __enter__(self) -> "Workers":
         return self
@@ -135,6 +150,8 @@ class Workers:
         bar = tqdm(total=len(pairs), desc=f"aligning ({self.scorer.recipe.level})", unit="pair", leave=False,
                    disable=None if self.progress and len(pairs) >= PARALLEL_MIN_PAIRS else True)
         with bar:
+            if self.executor is not None:
+                return self._remote("scorer", _extract_chunk, pairs, bar)
             if self.jobs <= 1 or len(pairs) < self.min_pairs:
                 return [_counted(bar, self.scorer.extract([pair])[0]) for pair in pairs]
             chunk = max(1, min(32, len(pairs) // (self.jobs * 4)))
@@ -146,6 +163,8 @@ class Workers:
         bar = tqdm(total=len(jobs), desc="matching (word)", unit="sentence", leave=False,
                    disable=None if self.progress and len(jobs) >= PARALLEL_MIN_SENTENCES_MAXMATCH else True)
         with bar:
+            if self.executor is not None:
+                return self._remote("none", _evaluate_chunk, jobs, bar)
             if self.jobs <= 1 or len(jobs) < PARALLEL_MIN_SENTENCES_MAXMATCH:
                 return [_counted(bar, maxmatch.evaluate_sentence(*job)) for job in jobs]
             # longest first, so that no worker is left with a long one at the end
@@ -154,6 +173,18 @@ class Workers:
             for index, counts in self._started().imap_unordered(_evaluate_indexed, [(i, jobs[i]) for i in order]):
                 out[index] = _counted(bar, counts)
             return out
+
+    def _remote(self, context: str, function, items: Sequence, bar: tqdm) -> list:
+        """`function(context, chunk)` over the items' chunks on the executor, in order."""
+        assert self.executor is not None
+        if context not in self._shipments:
+            self._shipments[context] = Shipment(self.scorer if context == "scorer" else None)
+        chunks = [items[start: start + EXECUTOR_CHUNK] for start in range(0, len(items), EXECUTOR_CHUNK)]
+        out: list = []
+        for results in run_ordered(self.executor, self._shipments[context], function, chunks):
+            out.extend(results)
+            bar.update(len(results))
+        return out
 
     def _started(self):
         if self._pool is None:
@@ -197,40 +228,24 @@ def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references
 # Scoring
 
 
-@dataclass(frozen=True)
-class ScoringOptions:
-    """The evaluation settings of ChERRANT (`mode`, `selection`) and M2Scorer (`max_unchanged`),
-    `beta` and the t2s conversion of references: defaults are the published protocols."""
-
-    mode: str = "cs"
-    selection: EditFilter = EditFilter()
-    beta: float = DEFAULT_BETA
-    t2s: bool = True
-    max_unchanged: int = 2
-
-
-def build_scorers(levels: Sequence[str], word_scorer: str, segmenter: str, settings: DataSettings,
-                  sentences: Iterable[str] = (), cache_dir: Path | None = None, jobs: int | None = None,
-                  options: ScoringOptions = ScoringOptions(), progress: bool = False) -> dict[str, ChERRANT | MaxMatch]:
-    """The scorer of each level, resources loaded once. `sentences`: everything the word level
-    will tokenise (sources, references, hypotheses), segmented now in one cached, parallel batch."""
-    if not set(levels) <= set(LEVELS) or not levels:
-        raise HarnessError(f"levels: expected some of {', '.join(LEVELS)}, got {', '.join(levels) or 'none'}")
-    if word_scorer not in WORD_SCORERS:
-        raise HarnessError(f"word_scorer: expected one of {', '.join(WORD_SCORERS)}, got {word_scorer!r}")
-    if segmenter not in SEGMENTERS:
-        raise HarnessError(f"segmenter: expected one of {', '.join(SEGMENTERS)}, got {segmenter!r}")
+def build_scorers(options: ScoringOptions, settings: DataSettings, sentences: Iterable[str] = (),
+                  cache_dir: Path | None = None, jobs: int | None = None,
+                  progress: bool = False) -> dict[str, ChERRANT | MaxMatch]:
+    """The scorer of each of `options.levels`, resources loaded once. `sentences`: everything
+    the word level will tokenise (sources, references, hypotheses), segmented now in one
+    cached, parallel batch."""
+    levels = options.levels
     texts = LexiconTexts.load(settings, char_meta="word" in levels)
     lexicon = texts.lexicon()
-    settings_of = {"t2s": options.t2s, "beta": options.beta, "mode": options.mode, "selection": options.selection}
+    settings_of = {"t2s": options.t2s, "beta": options.beta, "mode": options.eval, "selection": options.selection}
     scorers: dict[str, ChERRANT | MaxMatch] = {}
     if "char" in levels:
         scorers["char"] = ChERRANT(lexicon, **settings_of)
     if "word" in levels:
-        tagged = segment_all((s for s in sentences if s), segmenter, cache_dir, jobs, progress)
-        words = ChERRANT(lexicon, PretaggedTokenizer(tagged, segmenter), texts.spelling(), **settings_of)
-        scorers["word"] = (MaxMatch(words, options.beta, options.max_unchanged) if word_scorer == "maxmatch"
-                           else words)
+        tagged = segment_all((s for s in sentences if s), options.segmenter, cache_dir, jobs, progress)
+        words = ChERRANT(lexicon, PretaggedTokenizer(tagged, options.segmenter), texts.spelling(), **settings_of)
+        scorers["word"] = (MaxMatch(words, options.beta, options.max_unchanged_words)
+                           if options.word_scorer == "maxmatch" else words)
     return scorers
 
 
@@ -249,11 +264,12 @@ def word_sentences(sources: Sequence[str], hypotheses: Sequence[str],
 def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: Sequence[str] | None,
                references: Sequence[Sequence[str]] | None, reference_sources: Sequence[str] | None = None,
                reference_blocks: Sequence[Block] | None = None, hypothesis_blocks: Sequence[Block] | None = None,
-               cache_dir: Path | None = None, jobs: int | None = None, progress: bool = False) -> Score:
-    """One scorer's score, references taken from the cache and extraction done in the pool.
-    The references are aligned with their own sources (`reference_sources`, by default the
-    hypotheses' `sources`), each hypothesis with its own."""
-    with Workers(scorer.aligner, jobs, progress) as extract:
+               cache_dir: Path | None = None, jobs: int | None = None, progress: bool = False,
+               executor: Executor | None = None) -> Score:
+    """One scorer's score, references taken from the cache and extraction done in the pool
+    (or on `executor`). The references are aligned with their own sources
+    (`reference_sources`, by default the hypotheses' `sources`), each hypothesis with its own."""
+    with Workers(scorer.aligner, jobs, progress, executor=executor) as extract:
         if reference_blocks is None:
             if references is None:
                 raise HarnessError("scoring needs references: lists of corrections, or the blocks of an M2 file")
@@ -266,22 +282,27 @@ def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: 
 
 
 def score_corpus(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[Sequence[str]],
-                 level: str = "char", word_scorer: str = "maxmatch", segmenter: str = "thulac", *,
+                 level: str = LEVELS[0], word_scorer: str = WORD_SCORERS[0], segmenter: str = SEGMENTERS[0], *,
                  settings: DataSettings | None = None, jobs: int | None = None, use_cache: bool = True,
-                 options: ScoringOptions = ScoringOptions()) -> Score:
+                 executor: Executor | None = None, **options: Any) -> Score:
     """Score hypotheses against references (a list of corrections per sentence) at one level:
     `char` (ChERRANT), or `word` with `word_scorer` maxmatch (the NLPCC 2023 protocol with
-    `segmenter` thulac) or cherrant. Resources come from the data mirror or cache
-    (`CGEC_DATA_DIR`, `CGEC_CACHE_DIR`, or `settings`)."""
+    `segmenter` thulac) or cherrant. `options`: any other scoring option by the name
+    `ScoringOptions` gives it (`eval="dt"`, `beta=1.0`, `edits="single"`, `filter="W"`,
+    `t2s=False`, `max_unchanged_words=0`). Resources come from the data mirror or cache
+    (`CGEC_DATA_DIR`, `CGEC_CACHE_DIR`, or `settings`). `executor`: any
+    `concurrent.futures.Executor` to extract on (a Dask cluster's), in place of `jobs` processes."""
+    if level not in LEVELS:
+        raise HarnessError(f"level: expected one of {', '.join(LEVELS)}, got {level!r}")
+    chosen = ScoringOptions.from_mapping({"levels": (level,), "word_scorer": word_scorer, "segmenter": segmenter,
+                                          **options})
     settings = settings or DataSettings.from_env()
     references = [tuple(r) for r in references]
     if not (len(sources) == len(hypotheses) == len(references)):
         raise HarnessError(f"{len(sources)} sources, {len(hypotheses)} hypotheses and {len(references)} "
                            "reference lists: expected one of each per sentence")
-    cache_dir = settings.cache_dir if use_cache else None
-    sentences = word_sentences(sources, hypotheses, references, options.t2s) if level == "word" else ()
-    scorer = build_scorers((level,), word_scorer, segmenter, settings, sentences, cache_dir, jobs, options)[level]
-    return score_with(scorer, sources, hypotheses, references, cache_dir=cache_dir, jobs=jobs)
+    return score_levels(sources, hypotheses, references, settings, chosen, jobs=jobs, use_cache=use_cache,
+                        executor=executor).scores[level]
 
 
 @dataclass(frozen=True)
@@ -309,21 +330,19 @@ class ScoreSet:
         per-type counts), so that reports resample sentences without rescoring."""
         rows: list[dict] = []
         for level, score in self.scores.items():
-            for index, sentence in enumerate(score.per_sentence):
+            for index, entry in enumerate(score.sentences_json()):
                 if index == len(rows):
                     rows.append({})
-                entry = {"tp": sentence.tp, "fp": sentence.fp, "fn": sentence.fn, "ref": sentence.ref}
-                if score.method == "cherrant":
-                    entry["types"] = {name: list(values) for name, values in sentence.types.items()}
                 rows[index][level] = entry
         return rows
 
 
-def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, settings: DataSettings,
-                    jobs: int | None = None, use_cache: bool = True, options: ScoringOptions = ScoringOptions(),
-                    hypotheses_path: Path | None = None) -> Score:
+def score_with_gold(hypotheses: Sequence[str], gold_path: Path, settings: DataSettings,
+                    options: ScoringOptions = ScoringOptions(), *, jobs: int | None = None, use_cache: bool = True,
+                    hypotheses_path: Path | None = None, executor: Executor | None = None) -> Score:
     """MaxMatch against a word-level gold M2 file, as M2Scorer is used: hypotheses segmented
-    here, gold read as given (its signature names the file by its sha256; unofficial)."""
+    here (with `options.segmenter`), gold read as given (its signature names the file by its
+    sha256; unofficial)."""
     from harness.core.textfile import read_text
 
     text = read_text(gold_path)
@@ -336,32 +355,36 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, segmenter: str, 
                            hypotheses_path, min(len(hypotheses), len(gold)) + 1)
     cache_dir = settings.cache_dir if use_cache else None
     sentences = {remove_whitespace(h) for h in hypotheses}
-    scorer = build_scorers(("word",), "maxmatch", segmenter, settings, sentences, cache_dir, jobs, options)["word"]
-    with Workers(scorer.aligner, jobs) as pool:
+    word = replace(options, levels=("word",), word_scorer="maxmatch")
+    scorer = build_scorers(word, settings, sentences, cache_dir, jobs)["word"]
+    with Workers(scorer.aligner, jobs, executor=executor) as pool:
         return scorer.corpus_score(["".join(g.source) for g in gold], hypotheses, None, gold=gold,
                                    gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}",
                                    evaluate=pool.evaluate)
 
 
 def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,
-                 references: Sequence[Sequence[str]] | None, settings: DataSettings, levels: Sequence[str] = LEVELS,
-                 word_scorer: str = "maxmatch", segmenter: str = "thulac", jobs: int | None = None,
-                 use_cache: bool = True, reference_sources: Sequence[str] | None = None,
-                 reference_blocks: Sequence[Block] | None = None,
-                 hypothesis_blocks: Sequence[Block] | None = None,
-                 options: ScoringOptions = ScoringOptions(), progress: bool = False) -> ScoreSet:
-    """Several levels at once, resources loaded and sentences segmented once. References are
-    lists of corrections, or (char level) the blocks of an M2 file; hypotheses are sentences,
-    or (char level) the blocks of an M2 file."""
+                 references: Sequence[Sequence[str]] | None, settings: DataSettings,
+                 options: ScoringOptions = ScoringOptions(), *, reference_sources: Sequence[str] | None = None,
+                 reference_blocks: Sequence[Block] | None = None, hypothesis_blocks: Sequence[Block] | None = None,
+                 jobs: int | None = None, use_cache: bool = True, progress: bool = False,
+                 executor: Executor | None = None) -> ScoreSet:
+    """Every level of `options`, resources loaded and sentences segmented once. References
+    are lists of corrections, or (char level) the blocks of an M2 file, aligned with
+    `reference_sources` when given (else `sources`); hypotheses are sentences, or (char level)
+    the blocks of an M2 file. `jobs` (or `executor`), `use_cache` and `progress` change how
+    fast, never what."""
     cache_dir = settings.cache_dir if use_cache else None
+    levels = options.levels
     if "word" in levels and (references is None or hypotheses is None):
         raise HarnessError("word-level scoring needs sentences to segment: para references and hypotheses, "
                            "not M2 files")
     sentences: set[str] = set()
     if "word" in levels:
         sentences = word_sentences([*sources, *(reference_sources or ())], hypotheses, references, options.t2s)
-    scorers = build_scorers(levels, word_scorer, segmenter, settings, sentences, cache_dir, jobs, options, progress)
+    scorers = build_scorers(options, settings, sentences, cache_dir, jobs, progress)
     return ScoreSet({level: score_with(scorer, sources, hypotheses, references, reference_sources,
                                        reference_blocks if level == "char" else None,
-                                       hypothesis_blocks if level == "char" else None, cache_dir, jobs, progress)
+                                       hypothesis_blocks if level == "char" else None, cache_dir, jobs, progress,
+                                       executor)
                      for level, scorer in scorers.items()})

@@ -15,11 +15,12 @@ from typing import Iterable
 
 from tqdm import tqdm
 
-from metrics.score import package_version
+from metrics.signature import package_version
 from metrics.zh.segment import JiebaSegmenter, Segmenter, ThulacSegmenter, WordTokenizer
 from metrics.zh.tokens import Token
 
-SEGMENTERS = {"thulac": ThulacSegmenter, "jieba": JiebaSegmenter}
+# By name (the names are declared in metrics.options.SEGMENTERS; a test checks the two agree).
+SEGMENTER_TYPES: dict[str, type[Segmenter]] = {kind.name: kind for kind in (ThulacSegmenter, JiebaSegmenter)}
 Tagged = list[tuple[str, str]]
 
 _worker_tokenizer: WordTokenizer | None = None  # one per pool worker process
@@ -30,7 +31,7 @@ def make_segmenter(name: str) -> Segmenter:
     import io
 
     with contextlib.redirect_stdout(io.StringIO()):  # THULAC prints "Model loaded succeed"
-        return SEGMENTERS[name]()
+        return SEGMENTER_TYPES[name]()
 
 
 def segmenter_version(name: str) -> str:
