@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from tqdm import tqdm
@@ -224,11 +225,14 @@ def resolve(
     settings: DataSettings,
     manifest: Manifest | None = None,
     progress: bool = True,
+    on_download: Callable[[FileEntry], None] | None = None,
 ) -> Path:
     """Path of a verified copy of ``relpath``: the mirror's, the cache's, or a fresh download.
 
     A mirror file that does not hash to the manifest's sha256 is an error (the mirror is never
-    written to); a stale cached file is deleted and downloaded again.
+    written to); a stale cached file is deleted and downloaded again. After a download,
+    ``on_download(entry)`` runs (default: the file's terms and citation on stderr), so a user
+    reads them once, when the file first arrives.
     """
     manifest = manifest if manifest is not None else load_manifest()
     entry = manifest.entry(relpath)
@@ -252,7 +256,13 @@ def resolve(
         cached.unlink()
 
     _download(entry, download_url(entry, settings), cached, progress)
+    (on_download or announce_download)(entry)
     return cached
+
+
+def announce_download(entry: FileEntry) -> None:
+    """A freshly downloaded file's terms of use and citation, on stderr."""
+    print(f"downloaded {entry.relpath}\n  terms: {entry.licence}\n  cite: {entry.citation}", file=sys.stderr)
 
 
 def _download(entry: FileEntry, url: str, dest: Path, progress: bool) -> None:
