@@ -44,8 +44,8 @@ def cli_env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture()
-def keyed_env(cli_env: dict[str, str]) -> dict[str, str]:
-    """The CLI environment with the test server's key in CGEC_TEST_KEY."""
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI environment with the test server's key (support.TEST_SECRET) in CGEC_TEST_KEY."""
     return dict(cli_env, CGEC_TEST_KEY=TEST_SECRET)
 
 

@@ -88,13 +88,12 @@ def records(out: Path, name: str = "srv") -> list[dict]:
     return [json.loads(line) for line in (out / name / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def one_line_error(result: subprocess.CompletedProcess, *words: str, starts: str | None = None) -> str:
-    """A refusal as users must see it: exit code 2, one line on stderr holding every one of
-    `words` (and starting with `starts`), no traceback. Returns the line."""
+def one_line_error(result: subprocess.CompletedProcess, *words: str, starts: str = "") -> str:
+    """A refusal as users must see it: exit code 2, one line on stderr starting with `starts`
+    and holding every one of `words`, no traceback. Returns the line."""
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.strip().split("\n")
     assert len(lines) == 1, result.stderr
-    assert starts is None or lines[0].startswith(starts), lines[0]
-    assert all(word in lines[0] for word in words), lines[0]
+    assert lines[0].startswith(starts) and all(word in lines[0] for word in words), lines[0]
     return lines[0]

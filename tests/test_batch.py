@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 from tests.servers.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`

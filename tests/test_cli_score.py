@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from support import one_line_error, run_cli
 
 SMALL_REF = (
     "1\t我今天去了学校。\t我今天去学校了。\n"
@@ -109,13 +109,8 @@ def test_empty_hypothesis_line_deletes_everything_and_scores(tmp_path, small_ref
 
 
 def assert_one_line_error(result, path: Path, line: int | None, words: str) -> None:
-    assert result.returncode == 2
     assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().split("\n")
-    assert len(lines) == 1, result.stderr
-    where = f"{path}:{line}" if line is not None else str(path)
-    assert where in lines[0] and words in lines[0], lines[0]
+    one_line_error(result, f"{path}:{line}" if line is not None else str(path), words)
 
 
 def test_line_count_mismatch_names_the_hypothesis_file_and_line(tmp_path, small_ref, cli_env):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 from harness.cli import build_parser
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import yaml
 
-from conftest import REPO
+from support import REPO
 from harness.config.schema import CleaningSpec, load_config, parse_config
 from harness.core.errors import HarnessError
 from harness.run.limits import TokenBucket

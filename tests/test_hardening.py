@@ -13,23 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, records, run, run_cli, write_config
+from support import REPO, TEST_SECRET, one_line_error, records, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
-SECRET = "sk-test.HARDEN.0a1b2c3d4e5f67890fedcba9"  # dots: not mistaken for a real key by scanners
+SECRET = TEST_SECRET
 N_ITEMS = 20
 
 
-@pytest.fixture()
-def env(cli_env) -> dict[str, str]:
-    return dict(cli_env, CGEC_TEST_KEY=SECRET)
-
-
-def one_line_error(result: subprocess.CompletedProcess, starts: str, words: str = "") -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().split("\n")
-    assert len(lines) == 1 and lines[0].startswith(starts) and words in lines[0], result.stderr
 
 
 def files_under(*roots: Path) -> list[Path]:
@@ -69,20 +59,31 @@ def test_a_retry_after_of_an_hour_is_capped_and_said(tmp_path, dev20, env):
 
 @pytest.mark.slow
 def test_a_restarting_local_server_is_waited_for(tmp_path, dev20, env):
-    """Connection errors are retried for tens of seconds (not the two quick retries of other
-    errors), so items in flight while a local server restarts are not lost."""
+    """Connection errors are retried for tens of seconds (not the quick retries of other
+    errors), so items in flight while a local server restarts are not lost. Between the two
+    servers the port accepts connections and drops them, more often than `retries` allows."""
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with ServerProcess("--port", str(port)) as server:
+    with ServerProcess("--port", str(port), "--latency-ms", "200", log=tmp_path / "requests.jsonl") as server:
         config = write_config(tmp_path, dev20, server.base_url, retries=1, concurrency=1)
         process = subprocess.Popen([sys.executable, "-m", "harness", "run", "--config", str(config), "--out",
                                     str(tmp_path / "runs"), "--no-progress"], env=env, cwd=REPO,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)  # the run has probed the server and started asking
-    time.sleep(3)  # the server is down for 3 s
+        deadline = time.monotonic() + 60
+        while len(server.chat_requests()) < 2 and time.monotonic() < deadline:  # the run is asking
+            time.sleep(0.05)
+        assert len(server.chat_requests()) >= 2, server.stderr()
+    with socket.socket() as dropper:
+        dropper.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        dropper.bind(("127.0.0.1", port))
+        dropper.listen()
+        dropper.settimeout(60)
+        for _ in range(4):  # four failed connections: beyond retries=1
+            connection, _ = dropper.accept()
+            connection.close()
     with ServerProcess("--port", str(port)):
         stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stdout + stderr
@@ -150,7 +151,7 @@ def test_wrong_types_and_ranges_name_the_key_and_line(extra, words, tmp_path, en
     path = bad_config(tmp_path, BASE + extra)
     for command in (["run", "--config", str(path), "--out", str(tmp_path / "runs")],
                     ["run", "--config", str(path), "--dry-run"]):
-        one_line_error(run_cli(command, env), f"error: {path}:7: ", words)
+        one_line_error(run_cli(command, env), words, starts=f"error: {path}:7: ")
     assert not (tmp_path / "runs").exists()
 
 
@@ -160,14 +161,14 @@ def test_wrong_types_and_ranges_name_the_key_and_line(extra, words, tmp_path, en
      "api_key_env: null (no key) is for local servers"),
 ])
 def test_values_that_were_silently_accepted_are_refused(text, words, tmp_path, env):
-    one_line_error(run_cli(["run", "--config", str(bad_config(tmp_path, text))], env), "error: ", words)
+    one_line_error(run_cli(["run", "--config", str(bad_config(tmp_path, text))], env), words, starts="error: ")
 
 
 def test_a_config_that_is_a_folder_or_not_utf8_is_refused(tmp_path, env):
-    one_line_error(run_cli(["run", "--config", str(tmp_path)], env), f"error: {tmp_path}: is a folder")
+    one_line_error(run_cli(["run", "--config", str(tmp_path)], env), starts=f"error: {tmp_path}: is a folder")
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("name: café\n".encode("latin-1"))
-    one_line_error(run_cli(["run", "--config", str(latin)], env), f"error: {latin}: not UTF-8")
+    one_line_error(run_cli(["run", "--config", str(latin)], env), starts=f"error: {latin}: not UTF-8")
 
 
 @pytest.mark.parametrize("args", [["run", "--config", "configs/llm-stored.yaml", "--limit", "-3"],
@@ -205,7 +206,7 @@ def test_m2_edits_with_an_empty_type_or_a_bad_span_are_refused(tmp_path, env):
         ref = tmp_path / "ref.m2"
         ref.write_text(f"S 我 去 了 学 校 。\n{edit}\n\n", encoding="utf-8")
         one_line_error(run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], env),
-                       f"error: {ref}:2: ", words)
+                       words, starts=f"error: {ref}:2: ")
 
 
 @pytest.mark.slow
@@ -213,13 +214,14 @@ def test_outputs_that_cannot_be_written_are_refused(tmp_path, env):
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
     score = ["score", "--level", "char", "--hyp", "llm-goodgap", "--ref", "nacgec-dev"]
-    one_line_error(run_cli(score + ["--m2-out", str(a_file)], env), f"error: {a_file}: --m2-out")
+    one_line_error(run_cli(score + ["--m2-out", str(a_file)], env), starts=f"error: {a_file}: --m2-out")
     one_line_error(run_cli(["run", "--config", "configs/llm-stored.yaml", "--out", str(a_file)], env),
-                   f"error: {a_file}: cannot create the results folder")
+                   starts=f"error: {a_file}: cannot create the results folder")
     one_line_error(run_cli(["compare", "results/runs/llm-stored", "results/runs/local-gemma", "--out", str(a_file)],
-                           env), f"error: {a_file}: --out: not a folder")
-    one_line_error(run_cli(["table", "--out", str(tmp_path)], env), f"error: {tmp_path}: is a folder")
-    one_line_error(run_cli(score, dict(env, CGEC_CACHE_DIR=str(a_file))), f"error: {a_file}: the cache")
+                           env),
+                   starts=f"error: {a_file}: --out: not a folder")
+    one_line_error(run_cli(["table", "--out", str(tmp_path)], env), starts=f"error: {tmp_path}: is a folder")
+    one_line_error(run_cli(score, dict(env, CGEC_CACHE_DIR=str(a_file))), starts=f"error: {a_file}: the cache")
 
 
 def test_a_metrics_file_holding_a_list_is_refused(tmp_path, env):
@@ -228,7 +230,8 @@ def test_a_metrics_file_holding_a_list_is_refused(tmp_path, env):
                                   "scoring: {levels: [char]}\n")
     assert run(config, out, env, "--limit", "5").returncode == 0
     (out / "x.limit-5" / "metrics.json").write_text("[1, 2]\n", encoding="utf-8")
-    one_line_error(run_cli(["table", "--runs", str(out)], env), f"error: {out / 'x.limit-5' / 'metrics.json'}: ")
+    one_line_error(run_cli(["table", "--runs", str(out)], env),
+                   starts=f"error: {out / 'x.limit-5' / 'metrics.json'}: ")
 
 
 @pytest.mark.slow
@@ -239,14 +242,14 @@ def test_retry_failed_over_a_corrupt_predictions_file_names_it(tmp_path, env):
     assert run(config, out, env).returncode == 0
     predictions = out / "x" / "predictions.jsonl"
     predictions.write_text(predictions.read_text(encoding="utf-8")[:-40] + "\n", encoding="utf-8")
-    one_line_error(run(config, out, env, "--retry-failed"), f"error: {predictions}:500: invalid JSON")
+    one_line_error(run(config, out, env, "--retry-failed"), starts=f"error: {predictions}:500: invalid JSON")
 
 
 @pytest.mark.slow
 def test_tables_of_unknown_datasets_or_runs_folders_are_refused(env, tmp_path):
-    one_line_error(run_cli(["table", "--dataset", "foo"], env), "error: --dataset foo: no reported figures")
+    one_line_error(run_cli(["table", "--dataset", "foo"], env), starts="error: --dataset foo: no reported figures")
     one_line_error(run_cli(["table", "--runs", str(tmp_path / "typo")], env),
-                   f"error: {tmp_path / 'typo'}: no such runs folder")
+                   starts=f"error: {tmp_path / 'typo'}: no such runs folder")
     leaderboard = run_cli(["table", "--dataset", "nacgec-test", "--format", "json"], env)
     assert leaderboard.returncode == 0, leaderboard.stderr
     rows = json.loads(leaderboard.stdout)["rows"]
@@ -259,6 +262,7 @@ def test_sentences_over_max_chars_are_refused_by_file_and_line(tmp_path, env):
     hyp = tmp_path / "hyp.txt"
     hyp.write_text("我去学校了。\n" + "很" * 4001 + "\n", encoding="utf-8")
     one_line_error(run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], env),
-                   f"error: {hyp}:2: ", "this hypothesis has 4001 characters, over --max-chars 4000")
+                   "this hypothesis has 4001 characters, over --max-chars 4000", starts=f"error: {hyp}:2: ")
     one_line_error(run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref), "--max-chars", "5"],
-                           env), f"error: {ref}:1: ", "this source has 6 characters, over --max-chars 5")
+                           env),
+                   "this source has 6 characters, over --max-chars 5", starts=f"error: {ref}:1: ")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from support import REPO, one_line_error, run_cli
 from harness import score_corpus
 from metrics.score import Score, SentenceScore
 
@@ -42,12 +42,6 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def one_line_error(result: subprocess.CompletedProcess, where: str, words: str) -> None:
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    lines = result.stderr.strip().split("\n")
-    assert len(lines) == 1 and lines[0].startswith(f"error: {where}: ") and words in lines[0], result.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +129,7 @@ def test_a_hypothesis_over_a_differing_source_is_aligned_with_its_own_and_named(
     # the colon is no edit).
     assert (char["tp"], char["fp"], char["fn"]) == (2, 0, 0)
     strict = run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref), "--strict-sources"], cli_env)
-    one_line_error(strict, f"{hyp}:2", "source differs from the reference source")
+    one_line_error(strict, "source differs from the reference source", starts=f"error: {hyp}:2: ")
 
 
 def test_a_hypothesis_m2_file_scores_like_the_hypotheses_it_was_made_from(tmp_path, cli_env):
@@ -149,12 +143,12 @@ def test_a_hypothesis_m2_file_scores_like_the_hypotheses_it_was_made_from(tmp_pa
     assert json.loads(again.stdout) == json.loads(first.stdout)
     word = run_cli(["score", "--level", "word", "--hyp", str(tmp_path / "m2" / "hyp.char.m2"), "--ref", str(ref)],
                    cli_env)
-    one_line_error(word, str(ref), "word-level scoring needs para references")
+    one_line_error(word, "word-level scoring needs para references", starts=f"error: {ref}: ")
     para_ref = write(tmp_path, "ref.para", "".join(f"{i}\t{s}\t{t}\n" for i, (_, s, t) in enumerate(
         (line.split("\t") for line in HYP_PARA.splitlines()), 1)))
     word = run_cli(["score", "--level", "word", "--hyp", str(tmp_path / "m2" / "hyp.char.m2"), "--ref",
                     str(para_ref)], cli_env)
-    one_line_error(word, str(tmp_path / "m2" / "hyp.char.m2"), "scored at char level only")
+    one_line_error(word, "scored at char level only", starts=f"error: {tmp_path / 'm2' / 'hyp.char.m2'}: ")
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,14 +159,14 @@ def test_an_empty_reference_column_is_an_error_not_a_reference(tmp_path, cli_env
     ref = write(tmp_path, "ref.para", "1\t我去了学校。\t我去学校了。\n2\t他很高兴。\t他很高兴。\t\n")
     hyp = write(tmp_path, "hyp.txt", "我去学校了。\n\n")
     result = run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], cli_env)
-    one_line_error(result, f"{ref}:2", "reference 2 is empty (a stray tab?)")
+    one_line_error(result, "reference 2 is empty (a stray tab?)", starts=f"error: {ref}:2: ")
 
 
 def test_a_word_level_m2_is_refused_for_char_scoring(tmp_path, cli_env):
     ref = write(tmp_path, "ref.word.m2", "S 我 去 了 学校 。\nT0-A0 我 去 学校 了 。\nA 2 4|||W|||学校 了|||REQUIRED|||-NONE-|||0\n\n")
     hyp = write(tmp_path, "hyp.txt", "我去学校了。\n")
     result = run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], cli_env)
-    one_line_error(result, f"{ref}:1", "this M2 file is tokenised in words ('学校')")
+    one_line_error(result, "this M2 file is tokenised in words ('学校')", starts=f"error: {ref}:1: ")
 
 
 @pytest.mark.parametrize("text, line, words", [
@@ -183,7 +177,7 @@ def test_ambiguous_hypothesis_files_are_refused_with_their_line(text, line, word
     ref = write(tmp_path, "ref.para", "1\t我去了学校。\t我去学校了。\n2\t他很高兴。\t他很高兴。\n")
     hyp = write(tmp_path, "hyp.txt", text if text.count("\n") == 2 else text + "他很高兴。\n")
     result = run_cli(["score", "--level", "char", "--hyp", str(hyp), "--ref", str(ref)], cli_env)
-    one_line_error(result, f"{hyp}:{line}", words)
+    one_line_error(result, words, starts=f"error: {hyp}:{line}: ")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from support import run_cli
 from metrics.compare import Counts, EditFilter, choose_references, edit_dict, sentence_pairs, total_counts
 from metrics.edit import Edit
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import metrics.options as vocabulary
-from conftest import REPO
+from support import REPO
 from harness.cli import build_parser, main, scoring_options
 from harness.config.schema import ScoringSpec, load_config, parse_config
 from harness.core.errors import HarnessError

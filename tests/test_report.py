@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from support import run_cli
 from harness.core.errors import HarnessError
 from harness.reports.html.build import RunInputs, build_report
 from harness.reports.html.model import Identity, MarkView, MetricRow, ReportView, RunView, SentenceView

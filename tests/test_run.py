@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, records, run, run_cli, write_config
+from support import REPO, TEST_SECRET, records, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
 
-SECRET = "sk-test.SECRET.9f8e7d6c5b4a3210fedcba98"  # dots: not mistaken for a real key by scanners
+SECRET = TEST_SECRET
 N_ITEMS = 20
 
 
@@ -28,10 +28,6 @@ def dataset(dev20) -> Path:
     return dev20  # N_ITEMS sentences
 
 
-@pytest.fixture()
-def env(cli_env) -> dict[str, str]:
-    cli_env["CGEC_TEST_KEY"] = SECRET
-    return cli_env
 
 
 def successes_per_body(requests: list[dict]) -> dict[str, int]:

@@ -17,20 +17,17 @@ import pytest
 
 from harness.record.store import HYPOTHESES, MANIFEST, PREDICTIONS, hold, read_record
 from record_factory import lines, run_info, write
-from support import REPO, run, run_cli, write_config
+from support import REPO, TEST_SECRET, run, run_cli, write_config
 from tests.servers.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow  # end-to-end runs through the CLI: `make test-all`
 
-SECRET = "sk-test.RECORD.0f1e2d3c4b5a69788796a5b4"  # dots: not mistaken for a real key by scanners
+SECRET = TEST_SECRET
 N_ITEMS = 20
 RECORD_FILES = {MANIFEST, "metrics.json", "sentences.jsonl", HYPOTHESES, PREDICTIONS}
 CHAR_ZERO = {"tp": 0, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f0.5": 1.0, "signature": "level:char"}
 
 
-@pytest.fixture()
-def env(cli_env) -> dict[str, str]:
-    return dict(cli_env, CGEC_TEST_KEY=SECRET)
 
 
 def free_port() -> int:
@@ -178,7 +175,7 @@ def test_ctrl_c_while_scoring_a_rerun_leaves_the_previous_record_whole(tmp_path,
     predictions.write_text("".join(f[1] + "\n" for f in para_lines(dev)), encoding="utf-8")  # other outputs
     process = start(config, out, cli_env)
     wait_for_line(process.stderr, "scoring 500 predictions")
-    time.sleep(0.5)  # well inside the scoring step (word level takes seconds)
+    # The line is printed as scoring starts; the record is written only after it (seconds later).
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr.strip().endswith("interrupted")

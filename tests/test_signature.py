@@ -12,7 +12,7 @@ import pytest
 
 import harness
 import metrics
-from conftest import REPO
+from support import REPO
 from harness.core.errors import HarnessError
 from harness.scoring.signature import follows, signature_differences
 from metrics.signature import Recipe, Signature, SignatureError
