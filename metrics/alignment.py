@@ -34,6 +34,10 @@ slot each side), float64 costs (inf where not exact) and uint16 windows (uint32 
 twice its cells. Narrow bands are filled cell by cell in Python; wide ones with numpy, one
 anti-diagonal a + b = t at a time (its cells only read earlier anti-diagonals), their windows
 found beforehand in chunks of bounded size.
+
+The compiled kernel (metrics/_kernel.c; metrics/kernel.py says whether it runs) fills every
+band as `_fill_scalar` does, cell for cell, and walks the block for `cheapest_paths`; the
+Python kernels above are the fallback, and tests/test_kernel_alignment.py compares the two.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from metrics.kernel import COMPILED
 from metrics.zh.tokens import Token
 
 # A step of an alignment: (op, src_start, src_end, tgt_start, tgt_end); op is M, S, I, D or T<k>.
@@ -96,6 +101,7 @@ class AlignmentTable:
     window: np.ndarray
     sub_costs: UniqueCosts  # of the block's tokens
     cost_fn: CostFn  # substitution costs of pairs outside the block (visited cells only)
+    ids: tuple[list[int], list[int]] | None = None  # the block's tokens as ids (equal ids: equal texts)
 
     def __post_init__(self) -> None:
         self.src = [t.text for t in self.src_tokens]
@@ -228,7 +234,7 @@ def align(src: Sequence[Token], tgt: Sequence[Token], cost_fn: CostFn,
     src_ids = [ids.setdefault(t, len(ids)) for t in src_texts[prefix: prefix + n]]
     tgt_ids = [ids.setdefault(t, len(ids)) for t in tgt_texts[prefix: prefix + m]]
     low, block, window = _fill(src_ids, tgt_ids, sub_costs, vector, band)
-    return AlignmentTable(src, tgt, prefix, suffix, low, block, window, sub_costs, cost_fn)
+    return AlignmentTable(src, tgt, prefix, suffix, low, block, window, sub_costs, cost_fn, (src_ids, tgt_ids))
 
 
 def _boundary_block(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -261,8 +267,12 @@ def _fill(src: list[int], tgt: list[int], sub_costs: UniqueCosts, vector: bool |
         if band is None and (hi - lo + 1) * BAND_MAX_SHARE > m:  # the band would not pay
             lo, hi = -n, m
         whole = (lo, hi) == (-n, m)
-        use_vector = vector if vector is not None else hi - lo >= VECTOR_MIN_WIDTH and min(n, m) >= VECTOR_MIN_WIDTH
-        fill = _fill_vector if use_vector else _fill_scalar
+        if vector is None and COMPILED is not None:
+            fill = _fill_compiled
+        else:
+            use_vector = vector if vector is not None else \
+                hi - lo >= VECTOR_MIN_WIDTH and min(n, m) >= VECTOR_MIN_WIDTH
+            fill = _fill_vector if use_vector else _fill_scalar
         try:
             block, window, exact = fill(src, tgt, hashes, sub_costs, lo, hi)
         except _Collision:
@@ -346,21 +356,47 @@ def _prefix_sums(ids: Sequence[int], hashes: Sequence[int]) -> list[int]:
 
 
 # --------------------------------------------------------------------------------------------
+# The compiled kernel
+
+
+_hash_array: tuple[Sequence[int] | None, np.ndarray] = (None, np.zeros(0, dtype=np.int64))
+
+
+def _fill_compiled(src: list[int], tgt: list[int], hashes: Sequence[int], sub_costs: UniqueCosts,
+                   lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """`_fill_scalar` in C (metrics/_kernel.c): the same block, windows and exactness, cell
+    for cell; a hash collision inside a band raises `_Collision` as there."""
+    global _hash_array
+    if _hash_array[0] is not hashes:  # the same hash values serve every pair: converted once
+        _hash_array = (hashes, np.array(hashes, dtype=np.int64))
+    n, m = len(src), len(tgt)
+    unique, src_index, tgt_index = sub_costs
+    unique = np.ascontiguousarray(unique, dtype=np.float64)
+    block = np.empty((n + 1, hi - lo + 3), dtype=np.float64)
+    window = np.empty(block.shape, dtype=_window_dtype(n, m))
+    assert COMPILED is not None
+    found = COMPILED.fill(src, tgt, _hash_array[1], unique, unique.shape[1], src_index, tgt_index, lo, hi,
+                          block, window)
+    if found < 0:
+        raise _Collision
+    return block, window, bool(found)
+
+
+# --------------------------------------------------------------------------------------------
 # The scalar kernel
 
 
 def _fill_scalar(src: list[int], tgt: list[int], hashes: Sequence[int], sub_costs: UniqueCosts,
                  lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The band lo <= b - a <= hi of the block, cell by cell, row by row.
-
-    Row lists are indexed by diagonal (slot c: b - a = lo - 1 + c), so a cell's diagonal
-    predecessor and upper neighbour are the same and the next slot of the row above, and its
-    raw window (see `_raw_windows`) the same slot of the raw row. Exact costs are stored as
-    they are, tainted ones negated; slots off the band hold -|b - a|, cells not computed -inf.
-    A long block keeps only its last LIST_ROWS rows as lists (the others are read from the
-    array); long texts gather each row's substitution costs when it needs them. Returns the
-    block (inf where not exact), the windows, and whether the final cell is exact.
-    """
+    """The band lo <= b - a <= hi of the block, cell by cell, row by row: (block, inf where
+    not exact; windows; whether the final cell is exact). The pure-Python kernel."""
+    # long function: the inner loop of the pure-Python kernel, kept in one piece (locals only).
+    # Row lists are indexed by diagonal (slot c: b - a = lo - 1 + c), so a cell's diagonal
+    # predecessor and upper neighbour are the same and the next slot of the row above, and its
+    # raw window (see `_raw_windows`) the same slot of the raw row. Exact costs are stored as
+    # they are, tainted ones negated; slots off the band hold -|b - a|, cells not computed -inf.
+    # A long block keeps only its last LIST_ROWS rows as lists (the others are read from the
+    # array); long texts gather each row's substitution costs when it needs them.
     n, m = len(src), len(tgt)
     width = hi - lo + 3
     unique, src_index, tgt_index = sub_costs
@@ -623,14 +659,14 @@ def _chunk_windows(ps: np.ndarray, pt: np.ndarray, offsets: np.ndarray, first_ro
 def _fill_vector(src: list[int], tgt: list[int], hashes: Sequence[int], sub_costs: UniqueCosts,
                  lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, bool]:
     """The band lo <= b - a <= hi of the block with numpy, one anti-diagonal a + b = t at a
-    time; stored by diagonal as in `_fill_scalar`, so the anti-diagonal is a strided slice
-    (step: the band width) and its neighbours are slices at fixed offsets. Cell values are the
-    scalar kernel's float operations, element-wise.
-
-    Per diagonal, `cut` holds the row of its last cost-preserving node and `unsure` the row of
-    its last node whose status depends on a tainted cell: a raw window is valid when it starts
-    at or after `cut`, and sure when also at or after `unsure`.
-    """
+    time (the pure-Python fallback's kernel for wide bands); as `_fill_scalar` returns."""
+    # long function: the numpy kernel's sweep over anti-diagonals, kept in one piece.
+    # Stored by diagonal as in `_fill_scalar`, so the anti-diagonal is a strided slice (step:
+    # the band width) and its neighbours are slices at fixed offsets. Cell values are the scalar
+    # kernel's float operations, element-wise. Per diagonal, `cut` holds the row of its last
+    # cost-preserving node and `unsure` the row of its last node whose status depends on a
+    # tainted cell: a raw window is valid when it starts at or after `cut`, and sure when also
+    # at or after `unsure`.
     n, m = len(src), len(tgt)
     stride = hi - lo + 3
     step = stride - 2
@@ -777,29 +813,62 @@ def cheapest_paths(table: AlignmentTable, compact: bool = False) -> Iterator[lis
     When the lengths differ by more than 10 tokens only the first op of each cell is followed.
     A path reaching the common prefix's diagonal ends with its forced matches. `compact` gives
     the matches of the common prefix and suffix as one M step each (spanning them), which is
-    all that merging needs of them.
+    all that merging needs of them. The compiled kernel walks the block (the same walk, in C);
+    a path leaving the block elsewhere than on the prefix's diagonal is followed on here.
     """
     n, m, prefix = table.n, table.m, table.prefix
     first_only = abs(n - m) > ALL_PATHS_MAX_LENGTH_DIFFERENCE
     if compact:
-        tail_steps = [("M", n, n + table.suffix, m, m + table.suffix)] if table.suffix else []
+        tail = [("M", n, n + table.suffix, m, m + table.suffix)] if table.suffix else []
     else:
         matches = [("M", q, q + 1, q, q + 1) for q in range(prefix)]
-        tail_steps = [("M", n + q, n + q + 1, m + q, m + q + 1) for q in range(table.suffix)]
-    # Each stack entry: (a, b, path from (a, b) on, as a linked list of (step, rest)).
-    stack: list[tuple[int, int, tuple | None]] = [(n, m, None)]
+        tail = [("M", n + q, n + q + 1, m + q, m + q + 1) for q in range(table.suffix)]
+
+    def finished(a: int, steps: list[Step]) -> list[Step]:
+        path = ([("M", 0, a, 0, a)] if a else []) if compact else matches[:a]
+        path.extend(steps)
+        path.extend(tail)
+        return path
+
+    for a, b, steps in _compiled_walk(table, first_only) or [(n, m, [])]:
+        if a == b and a <= prefix:
+            yield finished(a, steps)
+            continue
+        rest = None
+        for step in reversed(steps):
+            rest = (step, rest)
+        for end, path in _walk(table, a, b, rest, first_only):
+            yield finished(end, path)
+
+
+PATHS_LIMIT = 10_000  # more cheapest paths than this: walked lazily in Python (as many, slower)
+
+
+def _compiled_walk(table: AlignmentTable, first_only: bool) -> list | None:
+    """The compiled walk's paths: (a, b, steps to the end) where each left the block; None
+    when the kernel is off, the table has no block, or there are over PATHS_LIMIT paths."""
+    if COMPILED is None or table.ids is None:
+        return None
+    unique, src_index, tgt_index = table.sub_costs
+    unique = np.ascontiguousarray(unique, dtype=np.float64)
+    return COMPILED.paths(table.block, table.window, unique, unique.shape[1], src_index, tgt_index, table.ids[0],
+                          table.ids[1], table.low, table.prefix, first_only, PATHS_LIMIT)
+
+
+def _walk(table: AlignmentTable, a: int, b: int, rest: tuple | None,
+          first_only: bool) -> Iterator[tuple[int, list[Step]]]:
+    """Depth first from cell (a, b), `rest` the steps from there to the end (a linked list of
+    (step, rest)): (cell on the prefix's diagonal, steps from it to the end) for each path."""
+    prefix = table.prefix
+    stack: list[tuple[int, int, tuple | None]] = [(a, b, rest)]
     while stack:
         a, b, rest = stack.pop()
         if a == b and a <= prefix:
-            if compact:
-                path = [("M", 0, a, 0, a)] if a else []
-            else:
-                path = matches[:a]
+            path = []
             while rest is not None:
                 step, rest = rest
                 path.append(step)
-            path.extend(tail_steps)
-            yield path
+            yield a, path
             continue
         ops = table.ops(a, b)
         if first_only:

@@ -6,11 +6,14 @@ cost ties under exact float equality, and a different rounding would change the 
 
 from __future__ import annotations
 
+import sys
+from array import array
 from string import punctuation
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from metrics.kernel import COMPILED
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.tokens import Token
 
@@ -54,6 +57,17 @@ def _char_cost_table() -> np.ndarray:
 
 
 CHAR_COSTS = _char_cost_table()
+CHINESE_END = 0xA000  # all_chinese: U+4E00..U+9FFF, so only code points below this can be alike
+_UTF32 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+
+
+def code_points(chars: Sequence[str]) -> array:
+    """The code points of the one-character strings of `chars`, in order (a longer or empty
+    entry can never equal a one-character token: ChERRANT's `x in confusion[y]` skips it too)."""
+    joined = "".join(chars)
+    if len(joined) == len(chars) and "" not in chars:  # all single characters: no Python loop
+        return array("i", joined.encode(_UTF32))
+    return array("i", [ord(c) for c in chars if len(c) == 1])
 
 
 class SubstitutionCost:
@@ -72,6 +86,23 @@ class SubstitutionCost:
         self._code_part_ids: dict[str, int] = {}
         # per registered token: code part ids (3), unknown code, Chinese, punctuation
         self._attributes = np.zeros((256, 6), dtype=np.int32)
+        # The same facts as flat arrays for the compiled kernel: per token its reading ids
+        # (offsets into `_readings`), its character's code point (0 unless it is one Chinese
+        # character: only those can be spelled alike) and the code points of its confusion set.
+        self._reading_ids: dict[str, int] = {}
+        self._reading_offsets, self._readings = array("i", [0]), array("i")
+        self._token_chars = array("i")
+        self._confusion_offsets, self._confusion = array("i", [0]), array("i")
+        self._scratch = np.full(CHINESE_END, -1, dtype=np.int32)  # per code point, for char_costs
+        self._compiled = COMPILED  # fixed per instance: the kernel its facts are made for
+
+    def __getstate__(self) -> dict:
+        """Pickled as its resources only (the kernel is a module, the memos rebuild themselves):
+        what a worker process of another machine needs, with the kernel that one has."""
+        return {"lexicon": self.lexicon, "granularity": self.granularity}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["lexicon"], state["granularity"])  # type: ignore[misc]
 
     def __call__(self, a: Token, b: Token) -> float:
         if a.text == b.text:
@@ -139,27 +170,36 @@ class SubstitutionCost:
             ids = self._code_part_ids
             code_ids = (-1, -1, -1) if code is None else tuple(
                 ids.setdefault(f"{position}:{part}", len(ids)) for position, part in enumerate(code))
+            # the compiled kernel reads the confusion set from `_register`'s arrays instead
+            confusable = frozenset(self.lexicon.confusion.get(text, ())) if self._compiled is None else frozenset()
             facts = _CharFacts(len(self._facts), code_ids, all_chinese(text), text in ALIGNMENT_PUNCTUATION,
-                               frozenset(readings), frozenset(self.lexicon.confusion.get(text, ())))
+                               frozenset(readings), confusable)
             if facts.id == len(self._attributes):
                 self._attributes = np.concatenate([self._attributes, np.zeros_like(self._attributes)])
             self._attributes[facts.id] = (*code_ids, code is None, facts.chinese, facts.punctuation)
             self._facts[text] = facts
+            self._register(text, facts)
         return facts
+
+    def _register(self, text: str, facts: _CharFacts) -> None:
+        """The token's facts in the compiled kernel's arrays (reading ids in order of first use)."""
+        readings = self._reading_ids
+        self._readings.extend([readings.setdefault(r, len(readings)) for r in facts.readings])
+        self._reading_offsets.append(len(self._readings))
+        self._token_chars.append(ord(text) if facts.chinese and len(text) == 1 else 0)
+        self._confusion.extend(code_points(self.lexicon.confusion.get(text, ())))
+        self._confusion_offsets.append(len(self._confusion))
 
     def _distinct(self, tokens: Sequence[Token]) -> tuple[dict[str, int], np.ndarray, list[_CharFacts]]:
         """The distinct texts of `tokens` (text -> index), each token's index, their facts."""
         index: dict[str, int] = {}
-        facts: list[_CharFacts] = []
-        positions: list[int] = []
+        positions = [index.setdefault(token.text, len(index)) for token in tokens]
         known = self._facts
-        for token in tokens:
-            found = index.get(token.text)
-            if found is None:
-                found = index[token.text] = len(facts)
-                facts.append(known.get(token.text) or self._char_facts(token.text, token.readings))
-            positions.append(found)
-        return index, np.array(positions, dtype=np.int64), facts
+        facts = [known.get(text) for text in index]
+        if None in facts:  # texts seen for the first time (their readings: their tokens')
+            readings = {token.text: token.readings for token in tokens}
+            facts = [found or self._char_facts(text, readings[text]) for found, text in zip(facts, index)]
+        return index, np.array(positions, dtype=np.int64), facts  # type: ignore[return-value]
 
     def matrix(self, src: Sequence[Token], tgt: Sequence[Token]) -> np.ndarray:
         """Costs of every (src, tgt) token pair as an array; entries of equal tokens are unused."""
@@ -179,6 +219,12 @@ class SubstitutionCost:
             return unique_costs(src, tgt, self)
         src_texts, src_index, src_facts = self._distinct(src)
         tgt_texts, tgt_index, tgt_facts = self._distinct(tgt)
+        if self._compiled is not None:  # the same costs in C (metrics/_kernel.c)
+            out = np.empty((len(src_facts), len(tgt_facts)), dtype=np.float64)
+            self._compiled.char_costs([f.id for f in src_facts], [f.id for f in tgt_facts], self._attributes,
+                                self._reading_offsets, self._readings, self._token_chars, self._confusion_offsets,
+                                self._confusion, self._scratch, CHAR_COSTS, out)
+            return out, src_index, tgt_index
         rows, columns = self._spelled_alike(src_texts, src_facts, tgt_texts, tgt_facts)
         src_attributes = self._attributes[[f.id for f in src_facts]].T
         tgt_attributes = self._attributes[[f.id for f in tgt_facts]].T

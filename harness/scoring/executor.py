@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import sys
 import threading
 from collections import OrderedDict, deque
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -24,7 +25,7 @@ from harness.core.errors import HarnessError
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-KEPT_CONTEXTS = 4  # contexts a worker process keeps (a long-lived Dask worker serves many runs)
+KEPT_CONTEXTS = 2  # contexts a worker process keeps (a long-lived Dask worker serves many runs)
 _RECEIVED: "OrderedDict[str, tuple[Any, threading.Lock]]" = OrderedDict()  # in a worker: contexts by key
 _RECEIVING = threading.Lock()
 
@@ -37,9 +38,7 @@ class _Pickler(pickle.Pickler):
     """Pickles OpenCC converters (native objects, not picklable) as the config they load."""
 
     def reducer_override(self, obj: Any) -> Any:
-        import sys
-
-        opencc = sys.modules.get("opencc")
+        opencc = sys.modules.get("opencc")  # not imported here: only objects it made need this
         if opencc is not None and isinstance(obj, opencc.OpenCC):
             name = str(getattr(obj, "config", "t2s")).replace("\\", "/").rsplit("/", 1)[-1]
             return opencc.OpenCC, (name.removesuffix(".json"),)
@@ -47,6 +46,7 @@ class _Pickler(pickle.Pickler):
 
 
 def dumps(obj: Any) -> bytes:
+    """`obj` pickled, OpenCC converters included."""
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
     return buffer.getvalue()
