@@ -10,7 +10,7 @@ with the TP/FP/FN that make the F0.5. Definitions and the reasons for them: docs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 KEPT_CORRECT = "kept-correct"
 OVER_CORRECTED = "over-corrected"
@@ -20,6 +20,16 @@ WRONG_FIX = "wrong-fix"
 MISSED = "missed"
 UNSCORED = "unscored"  # ChERRANT skipped it (its only reference is 无法标注): no counts to read
 OUTCOMES = (KEPT_CORRECT, OVER_CORRECTED, FIXED, PARTLY_FIXED, WRONG_FIX, MISSED, UNSCORED)
+# What each outcome says, in a few words (for `harness show` and tables).
+MEANINGS = {
+    KEPT_CORRECT: "the source was correct and was left as it was",
+    OVER_CORRECTED: "the source was correct and was changed",
+    FIXED: "the hypothesis matches the chosen reference",
+    PARTLY_FIXED: "some edits right, some wrong or missing",
+    WRONG_FIX: "changed, but no edit right",
+    MISSED: "an erroneous source left unchanged",
+    UNSCORED: "the scorer left the sentence out (its only reference is 无法标注)",
+}
 
 # Mark kinds of an edit against the chosen reference.
 TRUE_POSITIVE, FALSE_POSITIVE, MISSED_EDIT = "tp", "fp", "missed"
@@ -55,6 +65,31 @@ def outcome_counts(outcomes: Iterable[str]) -> dict[str, int]:
             raise ValueError(f"unknown outcome {outcome!r}")
         counts[outcome] += 1
     return counts
+
+
+def over_correction_share(counts: Mapping[str, int]) -> float | None:
+    """over-corrected / (kept-correct + over-corrected): the share of error-free sentences that
+    were changed; None when no sentence is error-free. `metrics.overcorrection.figure` gives the
+    same value from per-sentence facts (there with bootstrap intervals)."""
+    error_free = counts.get(KEPT_CORRECT, 0) + counts.get(OVER_CORRECTED, 0)
+    return counts.get(OVER_CORRECTED, 0) / error_free if error_free else None
+
+
+def fp_per_100_chars(fp: int, source_chars: int | None) -> float | None:
+    """False-positive edits per 100 source characters (whitespace removed); None without characters."""
+    return 100.0 * fp / source_chars if source_chars else None
+
+
+def corpus_figures(counts: Mapping[str, int], fp: int, source_chars: int | None,
+                   fp_by_operation: Mapping[str, int] | None) -> dict[str, Any]:
+    """A level's over-correction figures as `metrics.json` stores them (rounded to 4 places, as
+    the scorers' figures are); `fp_by_operation` only for a method that types its edits."""
+    share, per_100 = over_correction_share(counts), fp_per_100_chars(fp, source_chars)
+    figures: dict[str, Any] = {"over_correction_share": None if share is None else round(share, 4),
+                               "fp_per_100_chars": None if per_100 is None else round(per_100, 4)}
+    if fp_by_operation is not None:
+        figures["fp_by_operation"] = {name: int(n) for name, n in sorted(fp_by_operation.items()) if n}
+    return figures
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES
+from metrics.outcomes import classify_all, corpus_figures, outcome_counts
 from metrics.signature import EXTRACTION_REVISION, Recipe, Signature, package_version
 
 __all__ = ["Counts", "DEFAULT_BETA", "EXTRACTION_REVISION", "Recipe", "Score", "SentenceScore", "Signature",
@@ -110,7 +111,8 @@ class SentenceScore:
 class Score:
     """A corpus score. `f` is F-beta for the recipe's beta (`f05` reads it under its usual
     name). `signature_fields` says how it was made; `signature` renders it. `texts()` gives
-    the method's files (M2, segmentations), made when asked for."""
+    the method's files (M2, segmentations), made when asked for. `source_chars`: the characters
+    of the sources scored, whitespace removed (the denominator of FP per 100 characters)."""
 
     method: str
     level: str
@@ -123,6 +125,7 @@ class Score:
     signature_fields: Signature
     recipe: Recipe
     per_sentence: tuple[SentenceScore, ...] = ()
+    source_chars: int | None = None
     texts: Callable[[], dict[str, str]] = field(default=dict, compare=False, repr=False)
 
     @property
@@ -156,11 +159,21 @@ class Score:
         """ChERRANT's category tiers over every sentence (see `collapse_type`)."""
         return type_totals((sentence.types for sentence in self.per_sentence), tier)
 
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """How many sentences had each outcome (metrics.outcomes; docs/outcomes.md)."""
+        return outcome_counts(classify_all(self.per_sentence))
+
     def as_json(self) -> dict[str, Any]:
         """Rounded to 4 places as the original scorers print them; the signature as its string
-        and as fields."""
+        and as fields; with sentence scores, the outcome counts and over-correction figures."""
         payload = {**counts_json(self.counts, self.precision, self.recall, self.f), "signature": self.signature,
                    "signature_fields": self.signature_fields.to_json()}
+        if self.per_sentence:
+            outcomes = self.outcomes
+            fp_by_operation = {name: c.fp for name, c in self.by_type.items()} if self.typed else None
+            payload.update(outcomes=outcomes,
+                           over_correction=corpus_figures(outcomes, self.fp, self.source_chars, fp_by_operation))
         beta = self.recipe.beta
         if self.typed:
             payload["by_type"] = {name: counts_json(c, beta=beta) for name, c in self.by_type.items()}

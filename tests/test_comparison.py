@@ -4,6 +4,7 @@ real runs when the data mirror is present."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -171,6 +172,46 @@ def test_disagreement_ranks_one_right_one_wrong_above_both_agreeing(runs):
     assert len(compare(list(runs), bootstrap=0, top=2).disagreements) == 2
 
 
+def test_outcome_counts_per_run_add_up_and_follow_the_sentence_counts(runs):
+    comparison = compare(list(runs), bootstrap=0)
+    char = next(oc for oc in comparison.outcomes if oc.level == "char")
+    a, b = char.runs
+    assert (a.counts["fixed"], a.counts["kept-correct"], a.counts["missed"], a.counts["wrong-fix"]) == (3, 1, 1, 1)
+    assert (b.counts["wrong-fix"], b.counts["fixed"], b.counts["over-corrected"], b.counts["partly-fixed"]) == \
+        (1, 2, 1, 2)
+    assert sum(a.counts.values()) == sum(b.counts.values()) == comparison.sentences == 6
+    assert [oc.level for oc in comparison.outcomes] == ["char", "word"]
+
+
+def test_over_correction_differences_are_paired_bootstrap_intervals(runs):
+    comparison = compare(list(runs), bootstrap=300, seed=2)
+    char = next(oc for oc in comparison.outcomes if oc.level == "char")
+    characters = sum(len(s) for s in SOURCES)  # the toy runs' six sources
+    assert char.runs[0].figures == {"over_correction_share": 0.0, "fp_per_100_chars": pytest.approx(200 / characters)}
+    assert char.runs[1].figures == {"over_correction_share": 1.0, "fp_per_100_chars": pytest.approx(400 / characters)}
+    share, per_100 = char.pairs
+    assert (share.a, share.b, share.figure, share.difference) == ("a", "b", "over_correction_share", -1.0)
+    assert per_100.difference == pytest.approx(-200 / characters)
+    for d in char.pairs:
+        assert d.interval.lo <= d.difference <= d.interval.hi and 0.0 <= d.a_higher_share <= 1.0
+    assert compare(list(runs), bootstrap=300, seed=2).outcomes == comparison.outcomes  # deterministic
+    payload = to_json(comparison)["outcomes"]["char"]
+    assert payload["runs"]["b"]["outcomes"]["over-corrected"] == 1
+    assert payload["pairs"][1]["interval"] == [round(per_100.interval.lo, 4), round(per_100.interval.hi, 4)]
+    text = to_markdown(comparison)
+    assert "## char level: sentence outcomes and over-correction" in text
+    assert f"| a   | b   | FP per 100 chars       | {200 / characters:.2f}" in text
+
+
+def test_without_sources_there_is_no_fp_rate_and_a_note_says_so(runs):
+    bare = [dataclasses.replace(run, predictions=None) for run in runs]
+    comparison = compare(bare, bootstrap=20)
+    char = comparison.outcomes[0]
+    assert [d.figure for d in char.pairs] == ["over_correction_share"]
+    assert char.runs[0].figures["fp_per_100_chars"] is None
+    assert any("per 100 source characters" in note for note in comparison.notes)
+
+
 def test_reports_round_floats_sort_keys_and_print_percentages(runs):
     comparison = compare(list(runs), bootstrap=50, seed=3)
     payload = to_json(comparison)
@@ -233,6 +274,13 @@ def test_real_runs_compare_consistently_with_their_metrics(tmp_path):
         assert round(score.f, 4) == run.metrics.char.f05
         assert score.interval.lo <= score.f <= score.interval.hi
     assert level.pairs[0].difference < 0 and level.pairs[0].win_share < 0.05  # half-fixed is far better
+    (outcomes,) = comparison.outcomes  # as metrics.json stores them (sources: the runs' predictions)
+    for run, counted in zip(runs, outcomes.runs):
+        assert counted.counts == run.metrics.char.outcomes.by_name()
+        stored = run.metrics.char.over_correction
+        assert round(counted.figures["fp_per_100_chars"], 4) == stored.fp_per_100_chars
+        share = counted.figures["over_correction_share"]
+        assert (None if share is None else round(share, 4)) == stored.over_correction_share
     assert comparison.disagreements and comparison.disagreements[0].references is not None
 
 

@@ -11,8 +11,8 @@ from metrics.chunks import ChunkCounts, chunk_counts, merged_intervals
 from metrics.compare import Counts, prf
 from metrics.edit import Edit
 from metrics.outcomes import (
-    FIXED, KEPT_CORRECT, MISSED, OUTCOMES, OVER_CORRECTED, PARTLY_FIXED, UNSCORED, WRONG_FIX, classify, classify_all,
-    outcome_counts, parse_edit_text, sentence_marks,
+    FIXED, KEPT_CORRECT, MEANINGS, MISSED, OUTCOMES, OVER_CORRECTED, PARTLY_FIXED, UNSCORED, WRONG_FIX, classify,
+    classify_all, corpus_figures, outcome_counts, parse_edit_text, sentence_marks,
 )
 from metrics.overcorrection import (
     SentenceFacts, f_beta, false_positives_by_type, figure, figure_values, paired_bootstrap, paired_figure_difference,
@@ -133,6 +133,25 @@ def test_over_correction_figures_are_ratios_of_sums() -> None:
     assert figure("over_correction_share", facts[2:3]) is None  # no error-free sentence: no figure
 
 
+def test_the_corpus_figures_of_metrics_json_are_the_figures_of_the_sentences() -> None:
+    facts = [_facts(KEPT_CORRECT, 0, 0, 0, 7), _facts(OVER_CORRECTED, 0, 3, 0, 13), _facts(PARTLY_FIXED, 1, 2, 1, 31),
+             _facts(OVER_CORRECTED, 0, 1, 0, 9), _facts(UNSCORED, 0, 0, 0, 5)]
+    counts = outcome_counts(f.outcome for f in facts)
+    figures = corpus_figures(counts, sum(f.fp for f in facts), sum(f.source_chars for f in facts), {"S": 4, "M": 0})
+    assert figures == {"over_correction_share": round(figure("over_correction_share", facts), 4),
+                       "fp_per_100_chars": round(figure("fp_per_100_chars", facts), 4), "fp_by_operation": {"S": 4}}
+    assert figures["over_correction_share"] == round(2 / 3, 4) and figures["fp_per_100_chars"] == round(600 / 65, 4)
+
+
+def test_corpus_figures_are_none_where_undefined_and_untyped_methods_have_no_operations() -> None:
+    figures = corpus_figures(outcome_counts([MISSED]), 0, 0, None)
+    assert figures == {"over_correction_share": None, "fp_per_100_chars": None}
+
+
+def test_every_outcome_has_a_meaning_to_print() -> None:
+    assert list(MEANINGS) == list(OUTCOMES)
+
+
 def test_false_positives_are_counted_by_operation_and_by_type() -> None:
     types = [{"S:NOUN": (1, 2, 0), "M:VERB": (0, 1, 1)}, {"S:VERB": (0, 1, 0), "R:OTHER": (0, 0, 1)}]
     assert false_positives_by_type(types, tier=1) == {"M": 1, "S": 3}
@@ -208,6 +227,22 @@ def test_every_outcome_occurs_on_the_hand_built_set_as_the_docs_define_it(shared
     assert set(expected) == set(OUTCOMES)
 
 
+def test_a_score_json_carries_its_outcome_counts_and_over_correction_figures(shared_data, tmp_path) -> None:
+    """What a run writes into metrics.json, computed with the scores."""
+    from harness.data.manifest import DataSettings
+    from harness.scoring.corpus import score_corpus
+
+    settings = DataSettings(data_dir=shared_data, cache_dir=tmp_path)
+    sources, hypotheses, references, expected = (list(column) for column in zip(*HAND_BUILT))
+    payload = score_corpus(sources, hypotheses, references, "char", settings=settings, jobs=1).as_json()
+    assert payload["outcomes"] == outcome_counts(expected)
+    assert sum(payload["outcomes"].values()) == len(HAND_BUILT)
+    characters = sum(len(s.replace(" ", "")) for s in sources)
+    assert payload["over_correction"] == {
+        "over_correction_share": 0.5, "fp_per_100_chars": round(100 * payload["fp"] / characters, 4),
+        "fp_by_operation": {name: c["fp"] for name, c in payload["by_type"].items() if c["fp"]}}
+
+
 def test_outcome_counts_on_nacgec_dev_with_the_stored_llm_outputs(shared_data, tmp_path) -> None:
     from harness.data.inputs import load_hypotheses, load_references
     from harness.data.manifest import DataSettings, resolve_input
@@ -221,3 +256,7 @@ def test_outcome_counts_on_nacgec_dev_with_the_stored_llm_outputs(shared_data, t
     assert sum(counts.values()) == len(references.sources) == 500
     assert counts == {KEPT_CORRECT: 9, OVER_CORRECTED: 9, FIXED: 9, PARTLY_FIXED: 26, WRONG_FIX: 272, MISSED: 175,
                       UNSCORED: 0}
+    payload = score.as_json()
+    assert payload["outcomes"] == counts
+    assert payload["over_correction"] == {"over_correction_share": 0.5, "fp_per_100_chars": 2.9222,
+                                          "fp_by_operation": {"M": 221, "R": 220, "S": 364, "W": 16}}

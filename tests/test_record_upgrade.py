@@ -21,6 +21,7 @@ from harness.record.models import HYPOTHESES, MANIFEST, METRICS, PREDICTIONS
 from harness.record.store import read_record
 from harness.record.upgrade import _fingerprint_2, read_source
 from harness.run.upgrade import rescore, upgrade
+from metrics.outcomes import classify_all, outcome_counts, over_correction_share
 from support import REPO, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "record-schema-2"
@@ -141,3 +142,21 @@ def test_every_committed_record_rescores_to_its_figures(folder, tmp_path, settin
     rescored = rescore(copy, settings)
     assert rescored.differences() == []
     assert len(rescored.hypotheses) == rescored.source.info.dataset.run_items
+    committed, again = rescored.source.metrics, rescored.scored.metrics
+    for level, scores in committed.levels().items():
+        assert scores.outcomes is not None and scores.outcomes.total == len(rescored.source.rows)
+        assert scores.outcomes == again.levels()[level].outcomes
+        assert scores.over_correction == again.levels()[level].over_correction
+
+
+@pytest.mark.parametrize("folder", committed_records(), ids=lambda p: p.name)
+def test_every_committed_record_stores_outcomes_adding_up_to_its_sentences(folder):
+    """metrics.json's outcome counts, per level, are those of its sentences.jsonl."""
+    record = read_record(folder)
+    for level, scores in record.metrics.levels().items():
+        counts = outcome_counts(classify_all(row.level(level) for row in record.rows))
+        assert scores.outcomes is not None, f"{folder.name}: no {level} outcomes (run record-upgrade)"
+        assert scores.outcomes.by_name() == counts
+        assert scores.outcomes.total == len(record.rows) == record.metrics.items
+        share = over_correction_share(counts)
+        assert scores.over_correction.over_correction_share == (None if share is None else round(share, 4))

@@ -188,6 +188,25 @@ def test_report_command_writes_one_page_of_a_run_folder(cli_env, tmp_path) -> No
     assert len(data["runs"][0]["sentences"]) == 500
 
 
+def test_the_report_of_a_committed_run_shows_what_its_metrics_json_stores(shared_data, tmp_path) -> None:
+    """local-gemma (its predictions are committed), read through the typed record only."""
+    from harness.record import read_record
+    from harness.reports.html.from_record import report_from_runs
+
+    folder = Path(__file__).resolve().parents[1] / "results" / "runs" / "local-gemma"
+    record = read_record(folder)
+    (run,) = report_from_runs([str(folder)], settings_for(shared_data, tmp_path), bootstrap=0).runs
+    assert run.identity.model == "gemma-3-270m-q4_k_m.gguf@f4df198ba6b870be / gemma-3-270m"
+    assert run.identity.date == "2026-12-02T02:22:25Z"
+    for level, scores in record.metrics.levels().items():
+        assert run.outcomes[level] == scores.outcomes.by_name()
+    figures = {row.name: row.value for row in run.figures}
+    stored = record.metrics.char.over_correction
+    assert round(figures["over_correction_share"], 4) == stored.over_correction_share
+    assert round(figures["fp_per_100_chars"], 4) == stored.fp_per_100_chars
+    assert run.fp_by_operation == stored.fp_by_operation
+
+
 def test_report_command_refuses_a_folder_that_is_not_a_run(cli_env, tmp_path) -> None:
     result = run_cli(["report", tmp_path, "--out", tmp_path / "r.html"], cli_env)
     assert result.returncode == 2 and str(tmp_path) in result.stderr

@@ -83,6 +83,7 @@ def test_show_prints_outputs_edits_and_matches(tmp_path, cli_env):
     assert "source      老同志不但关心我" in result.stdout
     assert "· W   [0,5) 老同志不但 → 不但老同志" in result.stdout  # the reference's order edit, missed
     assert "TP 0  FP 0  FN 1" in result.stdout
+    assert "outcome     char: missed (an erroneous source left unchanged; TP 0 FP 0 FN 1)" in result.stdout
     missing = run_cli(["show", str(out / "c"), "--id", "9999"], cli_env)
     assert missing.returncode == 2 and "no sentence with id 9999" in missing.stderr
 

@@ -155,9 +155,39 @@ class Figures(_Model):
         return Counts(self.tp, self.fp, self.fn)
 
 
+class OutcomeCounts(_Model):
+    """How many sentences had each outcome (metrics.outcomes, docs/outcomes.md): they add up to
+    the sentences scored."""
+
+    kept_correct: Count = Field(alias="kept-correct")
+    over_corrected: Count = Field(alias="over-corrected")
+    fixed: Count
+    partly_fixed: Count = Field(alias="partly-fixed")
+    wrong_fix: Count = Field(alias="wrong-fix")
+    missed: Count
+    unscored: Count
+
+    def by_name(self) -> dict[str, int]:
+        """{outcome name: count}, in metrics.outcomes.OUTCOMES order."""
+        return self.model_dump(by_alias=True)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_name().values())
+
+
+class OverCorrection(_Model):
+    """A level's over-correction figures (docs/outcomes.md), rounded to 4 places."""
+
+    over_correction_share: float | None  # over-corrected / error-free sentences; None: none is error-free
+    fp_per_100_chars: float | None  # false-positive edits per 100 source characters
+    fp_by_operation: dict[str, Count] | None = None  # M, R, S, W (ChERRANT; operations without FPs left out)
+
+
 class LevelMetrics(Figures):
     """A level's corpus score: figures, the scorer's signature, ChERRANT's per-type figures,
-    and the settings that differ from the published protocol (None: the default)."""
+    the sentence outcomes and over-correction figures, and the settings that differ from the
+    published protocol (None: the default)."""
 
     signature: Text  # rendered for display (sacreBLEU-like)
     # The same as fields: metrics.signature.Signature.to_json(), read back by its from_json
@@ -173,6 +203,9 @@ class LevelMetrics(Figures):
     t2s: bool | None = None
     beta: float | None = None
     max_unchanged: int | None = None
+    # None in records scored before outcomes were stored (`harness record-upgrade` adds them).
+    outcomes: OutcomeCounts | None = None
+    over_correction: OverCorrection | None = None
 
     @property
     def signature_data(self) -> str | dict[str, Any]:
@@ -180,9 +213,46 @@ class LevelMetrics(Figures):
         return self.signature_fields if self.signature_fields is not None else self.signature
 
 
+class SubmissionFile(_Model):
+    """The organisers' submission file a complete run of an inputs-only split writes into its
+    folder (MuCGEC test), named here so that metrics.json, and so the fingerprint, vouch for it."""
+
+    file: Text
+    sha256: Sha256
+
+
+class BenchmarkResult(_Model):
+    """What a `run --benchmarks` record adds: the benchmark (its data is the manifest's
+    `dataset`, by sha256), the protocol it was scored by, its headline, whether the figures are
+    official, and every figure of the protocol as harness.benchmarks.score_benchmark gives them
+    (flat keys such as `char.f05`, `exact_match`, `sentence.correction.f1`, `length_mismatch`;
+    rates as fractions, counts as integers). An inputs-only split has no references here: no
+    figures, and its submission file instead."""
+
+    name: Text
+    task: Literal["gec", "csc"]
+    protocol: Text
+    references: bool
+    headline: Text
+    headline_value: float | None = None  # None: no references, or the run could not give it
+    official: bool | None = None  # None: nothing scored
+    figures: dict[str, float | int] = Field(default_factory=dict)
+    signature: Text | None = None
+    scorer_signatures: dict[str, str] = Field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    submission: SubmissionFile | None = None
+
+    @model_validator(mode="after")
+    def _figures_need_references(self) -> "BenchmarkResult":
+        if not self.references and (self.figures or self.headline_value is not None or self.official is not None):
+            raise ValueError("benchmark: no references, so no figures, headline value or official flag")
+        return self
+
+
 class Metrics(_Model):
     """metrics.json: the levels scored, the NLPCC 2023 score when both follow its protocol, and
-    how many items the run had and how many of them failed (scored as their source)."""
+    how many items the run had and how many of them failed (scored as their source); for a
+    benchmark run, its protocol's figures (`benchmark`: CSC and inputs-only runs have no level)."""
 
     char: LevelMetrics | None = None
     word: LevelMetrics | None = None
@@ -190,11 +260,20 @@ class Metrics(_Model):
     items: Count
     failed: Count
     complete: bool  # nothing failed and every item of the dataset was run
+    benchmark: BenchmarkResult | None = None
 
     @model_validator(mode="after")
     def _some_level(self) -> "Metrics":
-        if self.char is None and self.word is None:
+        if self.char is None and self.word is None and self.benchmark is None:
             raise ValueError(f"no score level ({', '.join(LEVELS)}) in metrics")
+        return self
+
+    @model_validator(mode="after")
+    def _outcomes_add_up(self) -> "Metrics":
+        for name, level in self.levels().items():
+            if level.outcomes is not None and level.outcomes.total != self.items:
+                raise ValueError(f"{name}.outcomes: they add up to {level.outcomes.total} sentences, not the "
+                                 f"{self.items} items scored")
         return self
 
     def levels(self) -> dict[str, LevelMetrics]:

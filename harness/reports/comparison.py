@@ -3,7 +3,9 @@ types, and on which sentences do they differ? A difference of a point of F0.5 on
 can be noise, so corpus scores come with paired-bootstrap intervals over sentences.
 
 Everything is computed from the stored per-sentence counts of each run (`sentences.jsonl`), with
-the reference chosen for each sentence at scoring time kept fixed: nothing is rescored.
+the reference chosen for each sentence at scoring time kept fixed: nothing is rescored. Sentence
+outcomes and the over-correction figures (docs/outcomes.md) come from the same counts, their
+paired differences from `metrics.overcorrection` over the same resamples as F0.5.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from harness.record.models import RunRecord
 from harness.scoring.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
+from metrics.outcomes import OUTCOMES, classify
+from metrics.overcorrection import SentenceFacts, figure, paired_figure_difference
 
 LEVELS = ("char", "word")
 EDIT_TYPES = ("M", "R", "S", "W")
@@ -28,6 +32,8 @@ ERROR_TYPES = ("语序不当", "搭配不当", "成分残缺", "成分赘余", "
 UNKNOWN = "unknown"
 NOT_IN_RECORD = "(not in the run folder)"
 CONFIDENCE = 0.95
+# Over-correction figures compared between runs (metrics.overcorrection.FIGURES): name -> label.
+OVER_CORRECTION_FIGURES = {"over_correction_share": "error-free changed (%)", "fp_per_100_chars": "FP per 100 chars"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,6 +122,38 @@ class Disagreement:
 
 
 @dataclass(frozen=True)
+class RunOutcomes:
+    """One run's sentence outcomes at one level (they add up to its sentences) and its
+    over-correction figures (None: undefined, e.g. no error-free sentence, or no sources)."""
+
+    run: str
+    counts: dict[str, int]
+    figures: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class FigureDifference:
+    """figure(a) - figure(b) with its paired-bootstrap interval and the share of resamples in
+    which a's figure is strictly higher."""
+
+    a: str
+    b: str
+    figure: str
+    a_value: float
+    b_value: float
+    difference: float
+    interval: Interval | None
+    a_higher_share: float | None
+
+
+@dataclass(frozen=True)
+class OutcomeComparison:
+    level: str
+    runs: tuple[RunOutcomes, ...]
+    pairs: tuple[FigureDifference, ...]
+
+
+@dataclass(frozen=True)
 class Comparison:
     runs: tuple[RunRecord, ...]
     labels: tuple[str, ...]  # run names, made unique (a run compared with itself)
@@ -130,6 +168,7 @@ class Comparison:
     disagreement_level: str | None
     disagreements: tuple[Disagreement, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    outcomes: tuple[OutcomeComparison, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,6 +239,11 @@ def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources
     levels, notes = _levels(runs, labels)
     resamples = _resample_weights(n, bootstrap, seed)
     level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
+    source_chars = [len(remove_whitespace(s)) for s in sources] if sources is not None else None
+    if source_chars is None:
+        notes.append("no false positives per 100 source characters: neither the dataset nor any run's predictions "
+                     "give the sources")
+    outcome_results = tuple(_compare_outcomes(level, runs, labels, source_chars, resamples) for level in levels)
     # Edit types exist for ChERRANT levels (every row carries `types`), not for MaxMatch.
     edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
                             if all(row.level(level).types is not None for run in runs for row in run.rows))
@@ -210,7 +254,8 @@ def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources
     return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset.name, dataset_sha256=first.dataset.sha256,
                       sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
                       edit_types=edit_breakdowns, error_types=error_breakdowns,
-                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes))
+                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes),
+                      outcomes=outcome_results)
 
 
 def _check_arguments(runs: Sequence[RunRecord], bootstrap: int, top: int) -> None:
@@ -353,6 +398,36 @@ def _compare_level(level: str, runs: Sequence[RunRecord], labels: Sequence[str],
     return LevelComparison(level, runs[0].signatures[level], tuple(scores), tuple(pairs))
 
 
+def _facts(run: RunRecord, level: str, source_chars: Sequence[int] | None) -> tuple[SentenceFacts, ...]:
+    """Per sentence: its outcome and counts at `level`, and its source's characters (0 unknown)."""
+    rows = [row.level(level) for row in run.rows]
+    chars = source_chars if source_chars is not None else [0] * len(rows)
+    return tuple(SentenceFacts(classify(c.ref, c.tp, c.fp, c.fn), c.tp, c.fp, c.fn, n) for c, n in zip(rows, chars))
+
+
+def _compare_outcomes(level: str, runs: Sequence[RunRecord], labels: Sequence[str],
+                      source_chars: Sequence[int] | None, weights: np.ndarray) -> OutcomeComparison:
+    """Outcome counts of every run, its over-correction figures, and the paired difference of
+    each figure between every two runs (over the resamples of the F0.5 intervals)."""
+    facts = [_facts(run, level, source_chars) for run in runs]
+    names = [name for name in OVER_CORRECTION_FIGURES if name != "fp_per_100_chars" or source_chars is not None]
+    per_run = tuple(RunOutcomes(label, {o: sum(1 for f in run_facts if f.outcome == o) for o in OUTCOMES},
+                                {name: figure(name, run_facts) if name in names else None
+                                 for name in OVER_CORRECTION_FIGURES})
+                    for label, run_facts in zip(labels, facts))
+    pairs: list[FigureDifference] = []
+    for i in range(len(runs)):
+        for j in range(i + 1, len(runs)):
+            for name in names:
+                if per_run[i].figures[name] is None or per_run[j].figures[name] is None:
+                    continue  # undefined for a run (no error-free sentence): nothing to compare
+                d = paired_figure_difference(name, facts[i], facts[j], weights)
+                interval = None if d.interval is None else Interval(d.interval.lo, d.interval.hi)
+                pairs.append(FigureDifference(labels[i], labels[j], name, d.a, d.b, d.difference, interval,
+                                              d.a_higher_share))
+    return OutcomeComparison(level, per_run, tuple(pairs))
+
+
 def _type_score(name: str, counts: Counts, sentences: int | None = None) -> TypeScore:
     p, r, f = prf(counts)
     return TypeScore(name, counts, p, r, f, sentences)
@@ -430,6 +505,15 @@ def _breakdown_json(breakdowns: Sequence[Breakdown]) -> dict[str, Any]:
             for b in breakdowns}
 
 
+def _outcomes_json(outcomes: Sequence[OutcomeComparison]) -> dict[str, Any]:
+    return {oc.level: {
+        "runs": {r.run: {"outcomes": dict(r.counts), **r.figures} for r in oc.runs},
+        "pairs": [{"a": d.a, "b": d.b, "figure": d.figure, "a_value": d.a_value, "b_value": d.b_value,
+                   "difference": d.difference, "interval": _interval_json(d.interval),
+                   "a_higher_share": d.a_higher_share} for d in oc.pairs],
+    } for oc in outcomes}
+
+
 def to_json(comparison: Comparison) -> dict:
     """The comparison as plain JSON data: keys sorted, floats rounded to 4 places."""
     payload = {
@@ -446,6 +530,7 @@ def to_json(comparison: Comparison) -> dict:
                 "pairs": [{"a": d.a, "b": d.b, "difference": d.difference, "interval": _interval_json(d.interval),
                            "win_share": d.win_share} for d in lc.pairs],
             } for lc in comparison.levels},
+        "outcomes": _outcomes_json(comparison.outcomes),
         "edit_types": _breakdown_json(comparison.edit_types),
         "error_types": _breakdown_json(comparison.error_types) if comparison.error_types else None,
         "disagreements": {
@@ -488,6 +573,41 @@ def _cell(text: str | None) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ") or "(empty)"
 
 
+def _figure_text(name: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return _pct(value) if name == "over_correction_share" else f"{value:.2f}"
+
+
+def _outcomes_markdown(outcomes: Sequence[OutcomeComparison], table: Callable[[list[str], list], str]) -> list[str]:
+    """Per level: each run's outcome counts and over-correction figures, then the paired
+    differences of the figures between every two runs."""
+    out: list[str] = []
+    for oc in outcomes:
+        out += [f"## {oc.level} level: sentence outcomes and over-correction", "",
+                "Outcomes as docs/outcomes.md defines them, from each sentence's counts against its chosen reference. "
+                "Error-free changed: over-corrected / (kept-correct + over-corrected); FP per 100 chars: "
+                "false-positive edits per 100 source characters (whitespace removed).", ""]
+        out.append(table(["run", *OUTCOMES, "sentences", *OVER_CORRECTION_FIGURES.values()],
+                         [[_cell(r.run), *(r.counts[o] for o in OUTCOMES), sum(r.counts.values()),
+                           *(_figure_text(name, r.figures[name]) for name in OVER_CORRECTION_FIGURES)]
+                          for r in oc.runs]))
+        if oc.pairs:
+            out += ["", table(["A", "B", "figure", "A", "B", "A - B", "95% CI", "P(A>B)"],
+                              [_difference_row(d) for d in oc.pairs])]
+        out.append("")
+    return out
+
+
+def _difference_row(d: FigureDifference) -> list[str]:
+    """A pair's figure difference in the figure's unit (the share in percentage points)."""
+    values = [_figure_text(d.figure, v) for v in (d.a_value, d.b_value, d.difference)]
+    interval = "-" if d.interval is None else \
+        f"[{_figure_text(d.figure, d.interval.lo)}, {_figure_text(d.figure, d.interval.hi)}]"
+    return [_cell(d.a), _cell(d.b), OVER_CORRECTION_FIGURES[d.figure], *values, interval,
+            "-" if d.a_higher_share is None else f"{d.a_higher_share:.3f}"]
+
+
 def to_markdown(comparison: Comparison) -> str:
     """A report with tables (P/R/F0.5 in percent, 2 decimals; intervals as [lo, hi])."""
     from tabulate import tabulate
@@ -512,6 +632,7 @@ def to_markdown(comparison: Comparison) -> str:
                               [[_cell(d.a), _cell(d.b), _pct(d.difference), _pct_interval(d.interval),
                                 "-" if d.win_share is None else f"{d.win_share:.3f}"] for d in lc.pairs])]
         out.append("")
+    out += _outcomes_markdown(comparison.outcomes, table)
     for title, breakdowns in (("edit type", comparison.edit_types), ("NaCGEC error type", comparison.error_types)):
         for b in breakdowns:
             out += [f"## {b.level} level by {title}", ""]

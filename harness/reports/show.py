@@ -1,6 +1,6 @@
 """`harness show RUN --id N`: one sentence of a run, for error analysis: source, references, raw
-output, prediction, and the char-level edits of the hypothesis and of each reference, marked
-as matched or not."""
+output, prediction, its outcome at each level (docs/outcomes.md), and the char-level edits of
+the hypothesis and of each reference, marked as matched or not."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 from harness.data.manifest import DataSettings
 from harness.data.datasets import load_run_dataset
 from harness.core.errors import HarnessError
-from harness.record.models import PREDICTIONS
+from harness.record.models import LEVELS, PREDICTIONS, SentenceLine
 from harness.record.store import read_record
 from harness.scoring.corpus import LexiconTexts
 from metrics.compare import block_edits, edit_dict, sentence_pairs
 from metrics.edit import NOOP, Edit
+from metrics.outcomes import MEANINGS, classify
 from metrics.scorers import ChERRANT
 
 
@@ -21,6 +22,19 @@ def _edit_text(edit: Edit, source_tokens: tuple[str, ...]) -> str:
     before = "".join(source_tokens[edit.start:edit.end]) or "∅"
     after = "".join(edit.correction) or "∅"
     return f"{edit.type:<3} [{edit.start},{edit.end}) {before} → {after}"
+
+
+def outcome_lines(row: SentenceLine) -> list[str]:
+    """The sentence's outcome at each level the run scored, read from its recorded counts
+    against the reference the scorer chose (as metrics.json counts them)."""
+    lines = []
+    for level in LEVELS:
+        counts = getattr(row, level)
+        if counts is not None:
+            outcome = classify(counts.ref, counts.tp, counts.fp, counts.fn)
+            lines.append(f"outcome     {level}: {outcome} ({MEANINGS[outcome]}; "
+                         f"TP {counts.tp} FP {counts.fp} FN {counts.fn})")
+    return lines
 
 
 def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
@@ -56,6 +70,7 @@ def show(run_dir: Path, item_id: str, settings: DataSettings) -> str:
         lines.append(f"cleaning    {', '.join(record.cleaning)}")
     if record.error:
         lines.append(f"error       {record.error}")
+    lines += outcome_lines(run.rows[index])
     tokens = hyp_block.source_tokens
     reference_keys = set(ref_edits.get(best.ref, {})) if best is not None else set()
     lines += ["", "hypothesis edits (char level; ✓ = in the chosen reference):"]

@@ -13,17 +13,15 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from tqdm import tqdm
 
 from harness.core.atomic import atomic_write_text
 from harness.data.manifest import DataSettings, resolve
 from harness.core.errors import HarnessError
-from harness.scoring.executor import Shipment, run_ordered
 from harness.scoring.options import ScoringOptions
 from harness.scoring.segmentation import PretaggedTokenizer, segment_all
 from metrics import maxmatch
@@ -36,6 +34,11 @@ from metrics.scorers import ChERRANT, MaxMatch, Pair
 from metrics.zh.charmeta import CharMeta, CharMetaError, LazyCharMeta, parse_char_meta
 from metrics.zh.lexicon import Lexicon
 from metrics.zh.spelling import SpellingCheck
+
+if TYPE_CHECKING:  # executors are imported when one is given (not on the char path)
+    from concurrent.futures import Executor
+
+    from harness.scoring.executor import Shipment
 
 CHAR_META = "resources/char_meta.txt"  # FASPell's character table (word-level S:SPELL)
 PARALLEL_MIN_PAIRS = 1500  # below this many pairs a process pool costs more than it saves (measured on 2 cores)
@@ -176,6 +179,8 @@ class Workers:
 
     def _remote(self, context: str, function, items: Sequence, bar: tqdm) -> list:
         """`function(context, chunk)` over the items' chunks on the executor, in order."""
+        from harness.scoring.executor import Shipment, run_ordered
+
         assert self.executor is not None
         if context not in self._shipments:
             self._shipments[context] = Shipment(self.scorer if context == "scorer" else None)
@@ -276,9 +281,12 @@ def score_with(scorer: ChERRANT | MaxMatch, sources: Sequence[str], hypotheses: 
             reference_blocks = cached_reference_blocks(scorer.aligner, reference_sources or sources, references,
                                                        cache_dir, extract)
         if isinstance(scorer, MaxMatch):
-            return scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks,
-                                       evaluate=extract.evaluate)
-        return scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks)
+            score = scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks,
+                                        evaluate=extract.evaluate)
+        else:
+            score = scorer.corpus_score(sources, hypotheses, references, reference_blocks, extract, hypothesis_blocks)
+    # The denominator of FP per 100 source characters (metrics.json's over-correction figures).
+    return replace(score, source_chars=sum(len(remove_whitespace(s)) for s in sources))
 
 
 def score_corpus(sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[Sequence[str]],
@@ -357,10 +365,12 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, settings: DataSe
     sentences = {remove_whitespace(h) for h in hypotheses}
     word = replace(options, levels=("word",), word_scorer="maxmatch")
     scorer = build_scorers(word, settings, sentences, cache_dir, jobs)["word"]
+    sources = ["".join(g.source) for g in gold]
     with Workers(scorer.aligner, jobs, executor=executor) as pool:
-        return scorer.corpus_score(["".join(g.source) for g in gold], hypotheses, None, gold=gold,
-                                   gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}",
-                                   evaluate=pool.evaluate)
+        score = scorer.corpus_score(sources, hypotheses, None, gold=gold,
+                                    gold_name=f"m2-{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+                                    evaluate=pool.evaluate)
+    return replace(score, source_chars=sum(len(remove_whitespace(s)) for s in sources))
 
 
 def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,

@@ -1,69 +1,58 @@
 """A run folder as the report's plain inputs: the one place the HTML report reads a run record.
 
-It reads what `harness.record.store.read_record` returns and the references of the dataset the
-run scored (found by its sha256, as `show` finds them). The record is being rewritten into
-typed models; `_get` and `_level` read either shape (a manifest dict or a typed manifest; rows
-with `counts`/`refs`/`types` or with a `LevelCounts` per level), so that switching this module
-to the typed record is a matter of deleting the dict branches.
+It reads the typed record (`harness.record.read_record`: manifest, metrics, sentence and
+prediction lines as pydantic models) and the references of the dataset the run scored (found
+by its sha256, as `show` finds them).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from harness.core.errors import HarnessError
 from harness.data.datasets import load_run_dataset
 from harness.data.manifest import DataSettings
-from harness.record.store import read_record
+from harness.record import RunRecord, read_record
+from harness.record.models import LevelCounts, Manifest
 from harness.reports.html.build import LEVELS, LevelScores, RunInputs, build_report
 from harness.reports.html.model import ReportView
-from metrics.score import SentenceScore
+from metrics.score import DEFAULT_BETA, SentenceScore
 
 CHAR = "char"
 
 
-def _get(value: Any, *path: str) -> Any:
-    """value.a.b... or value["a"]["b"]...; None when a step is missing."""
-    for key in path:
-        if value is None:
-            return None
-        value = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
-    return value
-
-
-def _level(row: Any, level: str) -> SentenceScore:
+def _sentence_score(counts: LevelCounts) -> SentenceScore:
     """A sentences.jsonl row at one level as metrics' SentenceScore (counts, reference, types)."""
-    if hasattr(row, "level"):  # typed record: a LevelCounts per level
-        counts = row.level(level)
-        types = {name: tuple(values) for name, values in (counts.types or {}).items()}
-        return SentenceScore(counts.ref, counts.tp, counts.fp, counts.fn, types)
-    counts = row.counts[level]
-    types = {name: (c.tp, c.fp, c.fn) for name, c in row.types.get(level, {}).items()}
-    return SentenceScore(row.refs.get(level), counts.tp, counts.fp, counts.fn, types)
+    types = {name: tuple(values) for name, values in (counts.types or {}).items()}
+    return SentenceScore(counts.ref, counts.tp, counts.fp, counts.fn, types)
 
 
-def _model_name(manifest: Any) -> str | None:
+def _level_scores(run: RunRecord) -> dict[str, LevelScores]:
+    """Each level the run scored: its signature and per-sentence scores, with the recipe's beta."""
+    return {level: LevelScores(metrics.signature, tuple(_sentence_score(row.level(level)) for row in run.rows),
+                               metrics.beta if metrics.beta is not None else DEFAULT_BETA)
+            for level, metrics in run.metrics.levels().items()}
+
+
+def _model_name(manifest: Manifest) -> str | None:
     """The model that answered: the id the server gave and the models the responses named, else
     the name asked for, else (stored outputs) the backend and the outputs' sha256."""
-    served = _get(manifest, "model", "served", "id")
-    answered = _get(manifest, "model", "response_models") or ()
-    requested = _get(manifest, "model", "requested")
-    names = [name for name in (served, *answered) if name] or ([requested] if requested else [])
+    model = manifest.model
+    served = model.served.id if model.served is not None else None
+    names = [name for name in (served, *model.response_models) if name] or ([model.requested] if model.requested
+                                                                            else [])
     if names:
         return " / ".join(dict.fromkeys(names))
-    stored = _get(manifest, "model", "predictions_sha256")  # the stored backend: outputs, not a model
-    backend = _get(manifest, "model", "backend")
-    return f"{backend} outputs (sha256 {stored[:12]})" if backend and stored else backend
+    stored = (model.model_extra or {}).get("predictions_sha256")  # the stored backend: outputs, not a model
+    return f"{model.backend} outputs (sha256 {stored[:12]})" if isinstance(stored, str) else model.backend
 
 
-def _cost(manifest: Any) -> float | None:
-    estimate = _get(manifest, "estimated_cost_usd")
-    value = _get(estimate, "all")
-    return float(value) if isinstance(value, (int, float)) else None
+def _cost(manifest: Manifest) -> float | None:
+    estimate = manifest.estimated_cost_usd
+    return estimate.all if estimate is not None else None
 
 
-def _notes(run: Any) -> tuple[str, ...]:
+def _notes(run: RunRecord) -> tuple[str, ...]:
     notes = []
     if run.failed:
         notes.append(f"{run.failed} items failed: they are scored as their source (no edit)")
@@ -84,18 +73,16 @@ def run_inputs(path: str | Path, settings: DataSettings) -> RunInputs:
     if missing:
         raise HarnessError(f"sentence id {missing[0]} is not in the dataset {dataset.name}", Path(path))
     targets = dataset.references.targets or ()
-    hypotheses = run.hypotheses or tuple(p.prediction if p.prediction is not None else p.source for p in predictions)
+    hypotheses = run.hypotheses or tuple(p.hypothesis for p in predictions)
     manifest = run.manifest
-    scores = {level: LevelScores(signature, tuple(_level(row, level) for row in run.rows))
-              for level, signature in run.signatures.items()}
     return RunInputs(
         name=run.name, sources=tuple(dataset.references.sources[position[p.id]] for p in predictions),
         hypotheses=tuple(hypotheses), references=tuple(tuple(targets[position[p.id]]) for p in predictions),
         ids=tuple(p.id for p in predictions), raw_outputs=tuple(p.raw for p in predictions),
         flags=tuple(tuple(p.cleaning) for p in predictions), errors=tuple(p.error for p in predictions),
         model=_model_name(manifest), dataset=run.dataset.name, dataset_sha256=run.dataset.sha256,
-        date=str(_get(manifest, "finished") or _get(manifest, "started") or "") or None, cost_usd=_cost(manifest),
-        scores=scores, notes=_notes(run), path=str(path))
+        date=manifest.finished.isoformat().replace("+00:00", "Z"), cost_usd=_cost(manifest),
+        scores=_level_scores(run), notes=_notes(run), path=str(path))
 
 
 def report_from_runs(paths: list[str], settings: DataSettings, bootstrap: int = 1000, seed: int = 0,
