@@ -168,13 +168,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = DataSettings.from_env(data_dir=args.data_dir)
     options = RunOptions(out_root=Path(args.out), limit=args.limit, fresh=args.fresh, retry_failed=args.retry_failed,
                          dry_run=args.dry_run, progress=not (args.no_progress or args.quiet), jobs=args.jobs)
+    if args.benchmarks is not None:
+        from harness.benchmarks.registry import benchmark_names
+        from harness.run.suite import execute_suite
+
+        return execute_suite(config, settings, options, benchmark_names(args.benchmarks))
     return execute(config, settings, options)
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     from harness.reports.table import build_table, render
 
-    table = build_table(Path(args.runs), args.dataset)
+    if args.suite:
+        return suite_table(args)
+    if args.benchmarks is not None:
+        raise HarnessError("--benchmarks chooses the columns of --suite")
+    table = build_table(Path(args.runs), args.dataset or "nacgec-dev")
     text = render(table, args.format)
     if args.out:
         write_output(Path(args.out), text if text.endswith("\n") else text + "\n")
@@ -182,6 +191,30 @@ def cmd_table(args: argparse.Namespace) -> int:
     if args.format in ("csv", "latex"):
         for note in table.notes:
             print(f"not shown: {note}", file=sys.stderr)
+    return 0
+
+
+def suite_table(args: argparse.Namespace) -> int:
+    """`table --suite`: models x benchmarks (harness.reports.suite)."""
+    from harness.reports.suite import build_suite, render_suite
+
+    if args.dataset is not None:
+        raise HarnessError("--suite covers the benchmarks (choose them with --benchmarks), not a --dataset")
+    if args.format == "json":
+        raise HarnessError("--suite: --format json is not available (md, latex or csv)")
+    names = None
+    if args.benchmarks is not None:
+        from harness.benchmarks.registry import benchmark_names
+
+        names = benchmark_names(args.benchmarks)
+    table = build_suite(Path(args.runs), names)
+    text = render_suite(table, args.format)
+    if args.out:
+        write_output(Path(args.out), text)
+    print(text, end="")
+    if args.format == "csv":
+        for line in (*table.protocols, *(f"not shown: {note}" for note in table.notes)):
+            print(line, file=sys.stderr)
     return 0
 
 
@@ -554,6 +587,9 @@ def add_run_command(commands: Subcommands) -> None:
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override a config value, checked like the file: model.model=gpt-4o-mini, "
                           "model.base_url=http://127.0.0.1:8000/v1, model.params.temperature=0 (repeatable)")
+    run.add_argument("--benchmarks", default=None, metavar="A,B,...",
+                     help="run on these benchmarks of data/benchmarks.yaml instead of the config's dataset, one "
+                          "record each in results/runs/<name>@<benchmark>/ (`harness list` shows them)")
     run.add_argument("--limit", type=positive_int, default=None,
                      help="first N sentences only (written to results/runs/<name>.limit-N)")
     run.add_argument("--fresh", action="store_true", help="ask again even when a response is cached")
@@ -571,9 +607,14 @@ def add_table_command(commands: Subcommands) -> None:
                      "The results table of a dataset: each published row (data/reported/) with the runs that "
                      "reproduce it, matched by the sha256 of the data they scored.")
     table.add_argument("--runs", default="results/runs", help="runs folder (default results/runs)")
-    table.add_argument("--dataset", default="nacgec-dev",
+    table.add_argument("--dataset", default=None,
                        help="a dataset with reported figures or of the manifest (default nacgec-dev; nacgec-test "
                             "has the NLPCC 2023 leaderboard)")
+    table.add_argument("--suite", action="store_true",
+                       help="the benchmark suite instead: models x benchmarks, the headline of each benchmark's "
+                            "protocol, published rows beside reproduced ones (md, latex or csv)")
+    table.add_argument("--benchmarks", default=None, metavar="A,B,...",
+                       help="with --suite: these benchmarks only (default: every benchmark of data/benchmarks.yaml)")
     table.add_argument("--format", default="md", choices=["md", "csv", "latex", "json"],
                        help="markdown (default), csv, latex (booktabs) or json")
     table.add_argument("--out", default=None, help="also write the table to this file")

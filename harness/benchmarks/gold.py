@@ -4,7 +4,7 @@ prompts: `run` hands `items` to a backend and `gold` only to the scorer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.data.datasets import Item
@@ -25,6 +25,10 @@ class Gold:
     word_gold: tuple[GoldSentence, ...] | None = None
     erroneous: tuple[bool, ...] | None = None
     targets: tuple[str, ...] | None = None
+
+    def head(self, count: int) -> "Gold":
+        """The gold of the first `count` items (a `run --limit` scores only those)."""
+        return replace(self, **{name: value[:count] for name, value in vars(self).items() if value is not None})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ signature and whether the result is official. `run --benchmarks` and `table --su
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from harness.benchmarks.benchmark import Benchmark
@@ -14,7 +14,8 @@ from harness.benchmarks.preprocess import Prepared, exact_options, prepare, scor
 from harness.benchmarks.references import block_targets
 from harness.core.errors import HarnessError
 from harness.data.manifest import DataSettings
-from harness.scoring.corpus import Workers, score_levels, score_with_gold
+from harness.scoring.corpus import Workers, build_scorers, score_levels, score_with_gold
+from harness.scoring.options import ScoringOptions
 from metrics import maxmatch
 from metrics.csc import csc_scores
 from metrics.normalise import remove_whitespace
@@ -35,6 +36,10 @@ class BenchmarkScore:
     official: bool
     scorer_signatures: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # The one scorer's own scores behind the char/word figures (per-sentence counts included, for a
+    # run record), and the items they scored (FCGEC: the erroneous ones), in item order.
+    level_scores: dict[str, Score] = field(default_factory=dict, compare=False, repr=False)
+    scored: tuple[int, ...] = ()
 
     @property
     def headline_value(self) -> float | int | None:
@@ -71,12 +76,14 @@ class _Run:
     signatures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     official: bool = True
+    scores: dict[str, Score] = field(default_factory=dict)
 
 
 def _put_score(run: _Run, level: str, score: Score) -> None:
     run.metrics.update({f"{level}.tp": score.tp, f"{level}.fp": score.fp, f"{level}.fn": score.fn,
                         f"{level}.p": score.precision, f"{level}.r": score.recall, f"{level}.f05": score.f})
     run.signatures[level] = score.signature
+    run.scores[level] = score
 
 
 def _gec_levels(run: _Run, prepared: Prepared) -> None:
@@ -119,12 +126,29 @@ def _m2scorer_gold(run: _Run, prepared: Prepared) -> None:
         run.signatures["word"] = (f"level:word|method:maxmatch|tok:given|gold:{gold_file.relpath}@"
                                   f"{gold_file.sha256[:12]}|max_unchanged:{options.max_unchanged_words}|protocol:official")
         return
-    gold_path = next(f.path for f in benchmark.files if f.role == "word_gold")
+    gold_file = next(f for f in benchmark.files if f.role == "word_gold")
     hypotheses = [remove_whitespace(h) for h in prepared.hypotheses]
-    _put_score(run, "word", score_with_gold(hypotheses, gold_path, run.data, options, jobs=run.jobs,
-                                            use_cache=run.use_cache))
+    if benchmark.limit is None:
+        score = score_with_gold(hypotheses, gold_file.path, run.data, options, jobs=run.jobs, use_cache=run.use_cache)
+    else:
+        score = _score_gold_head(run, hypotheses, sentences, gold_file.sha256, options)
+    _put_score(run, "word", score)
     run.official = False
     run.notes.append(f"unofficial segmentation: outputs segmented with {options.segmenter}, gold.01 with PKUNLP")
+
+
+def _score_gold_head(run: _Run, hypotheses: list[str], sentences: list[maxmatch.GoldSentence], gold_sha256: str,
+                     options: ScoringOptions) -> Score:
+    """`score_with_gold` for the first sentences of the gold file (a `run --limit`): the same
+    scorer and steps, on the gold the loader read (named by the file's sha256)."""
+    word = replace(options, levels=("word",), word_scorer="maxmatch")
+    cache_dir = run.data.cache_dir if run.use_cache else None
+    scorer = build_scorers(word, run.data, set(hypotheses), cache_dir, run.jobs)["word"]
+    sources = ["".join(g.source) for g in sentences]
+    with Workers(scorer.aligner, run.jobs) as pool:
+        score = scorer.corpus_score(sources, hypotheses, None, gold=sentences, gold_name=f"m2-{gold_sha256[:12]}",
+                                    evaluate=pool.evaluate)
+    return replace(score, source_chars=sum(len(remove_whitespace(s)) for s in sources))
 
 
 def _exact_match(run: _Run, prepared: Prepared) -> None:
@@ -208,5 +232,6 @@ def score_benchmark(benchmark: Benchmark, predictions: Sequence[str], settings: 
         elif name == "csc":
             _csc(run)
     return BenchmarkScore(benchmark.name, protocol.name, benchmark.sha256, protocol.headline, run.metrics,
-                          run.official, run.signatures, tuple(run.notes))
+                          run.official, run.signatures, tuple(run.notes), run.scores,
+                          prepared.indices if prepared is not None else ())
 

@@ -203,3 +203,18 @@ def listing_rows(registry: Registry) -> list[list[str]]:
     """A row per benchmark for `harness list`: name, task, split, protocol, headline, files."""
     return [[name, spec.task, spec.split, spec.protocol.name, spec.protocol.headline,
              ", ".join(sorted(spec.files.values()))] for name, spec in registry.benchmarks.items()]
+
+
+def benchmark_names(text: str, registry: Registry | None = None) -> tuple[str, ...]:
+    """`--benchmarks a,b,c` as names of the registry, in the order given (an unknown name is an
+    error listing the known ones)."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise HarnessError(f"--benchmarks {text!r}: expected names separated by commas, e.g. nacgec-dev,mucgec-dev")
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise HarnessError(f"--benchmarks: {twice} is named twice")
+    known = registry or load_registry()
+    for name in names:
+        known.get(name)
+    return names

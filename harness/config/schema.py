@@ -99,7 +99,7 @@ class ModelSpec(_Spec):
     retries: Annotated[Int, Field(ge=0)] = 6
     retry_after_cap: Annotated[Number, Field(ge=0)] = 60.0  # longest Retry-After obeyed, in seconds
     backoff_budget: Annotated[Number, Field(ge=0)] = 600.0  # total waiting per item before it fails
-    predictions: Text | None = None  # stored: manifest output name or path
+    predictions: Text | dict[Text, Text] | None = None  # stored: output name or path (run --benchmarks: by benchmark)
     format: Literal["auto", "lines", "jsonl", "para"] = "auto"  # stored
     poll_interval: Annotated[Number, Field(gt=0)] = 30.0  # openai-batch: seconds between status checks
     max_batch_requests: Annotated[Int, Field(ge=1)] = 50_000  # openai-batch: the API's per-batch limit
@@ -140,6 +140,29 @@ class PromptSpec(_Spec):
         if "{source}" not in value:
             raise ValueError("must contain {source}")
         return value
+
+
+# The prompt of each task family for `run --benchmarks` (a config's `prompts:` overrides them).
+# GEC: the instruction of the shipped chat configs; a config that writes `prompt:` keeps it for
+# GEC benchmarks too (a fine-tuned model is asked as it was trained). CSC: spelling only, same length.
+GEC_PROMPT = PromptSpec(system="你是一个汉语语法纠错器。请直接输出修改后的句子；如果句子没有错误，原样输出。",
+                        user="检测这个句子的语法错误：{source}")
+CSC_PROMPT = PromptSpec(system="你是一个中文拼写纠错器。只改正句子中的错别字，每个错字换成正确的字；不增删任何字，"
+                               "不改动标点、语序和用词，输出与原句等长。请直接输出改正后的句子；如果没有错别字，原样输出。",
+                        user="改正这个句子中的错别字：{source}")
+
+
+class FamilyPrompts(_Spec):
+    """`prompts: {gec: {...}, csc: {...}}`: the prompt of each task family's benchmarks in
+    `run --benchmarks` (each as `prompt:` is written); a family left out takes its default."""
+
+    gec: PromptSpec | None = None
+    csc: PromptSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: Any) -> dict[str, Any]:
+        """Only the families the config names."""
+        return {key: value for key, value in handler(self).items() if value is not None}
 
 
 class LimitsSpec(_Spec):
@@ -264,6 +287,7 @@ class RunConfig(_Spec):
     dataset: Annotated[DatasetSpec, BeforeValidator(_dataset)]
     model: ModelSpec
     prompt: PromptSpec = PromptSpec()
+    prompts: FamilyPrompts = FamilyPrompts()  # run --benchmarks: a prompt per task family
     cleaning: Annotated[CleaningSpec, BeforeValidator(_cleaning)] = CleaningSpec()  # null: the defaults
     limits: LimitsSpec = LimitsSpec()
     scoring: ScoringSpec = ScoringSpec()
@@ -287,6 +311,24 @@ class RunConfig(_Spec):
         """The cleaning keys the config wrote (null for none), not the long default word lists: a
         record's config stays what was written, and so does its hash."""
         return cleaning.model_dump(mode="json", exclude_unset=True) or None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_prompts(self, handler: Any) -> dict[str, Any]:
+        """`prompts` only when the config writes it: a config without it keeps its hash."""
+        data = handler(self)
+        if not data.get("prompts"):
+            data.pop("prompts", None)
+        return data
+
+    def prompt_for(self, task: str) -> PromptSpec:
+        """The prompt of a benchmark of task family `task` (`gec` or `csc`): `prompts.<task>`, else
+        for GEC the config's own `prompt:` when it writes one, else the family's default."""
+        chosen = getattr(self.prompts, task)
+        if chosen is not None:
+            return chosen
+        if task == "gec":
+            return self.prompt if "prompt" in self.model_fields_set else GEC_PROMPT
+        return CSC_PROMPT
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

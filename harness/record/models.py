@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_serializer, model_validator,
+)
 from pydantic.json_schema import models_json_schema
 
 from harness.core.errors import HarnessError
@@ -267,6 +269,15 @@ class Metrics(_Model):
         if self.char is None and self.word is None and self.benchmark is None:
             raise ValueError(f"no score level ({', '.join(LEVELS)}) in metrics")
         return self
+
+    @model_serializer(mode="wrap")
+    def _benchmark_when_present(self, handler: Any) -> dict[str, Any]:
+        """`benchmark` only in a benchmark run's record: every other metrics.json, and so its
+        sha256 and the record's fingerprint, stays as it was."""
+        data = handler(self)
+        if self.benchmark is None:
+            data.pop("benchmark", None)
+        return data
 
     @model_validator(mode="after")
     def _outcomes_add_up(self) -> "Metrics":

@@ -95,15 +95,20 @@ def fingerprint(info: RunInfo, outputs_sha256: str, files: FileHashes) -> str:
 
 
 def write_record(run_dir: Path, info: RunInfo, metrics: Metrics, sentences: Sequence[SentenceLine],
-                 hypotheses: Sequence[str], predictions: Sequence[PredictionLine], previous: str | None) -> bool:
+                 hypotheses: Sequence[str], predictions: Sequence[PredictionLine], previous: str | None,
+                 extra: dict[str, str] | None = None) -> bool:
     """Seal `info` into the manifest (schema, file hashes, fingerprint) and write the record,
     unless `previous`, the fingerprint of the valid record the folder holds, is the same: then
     only the optional files that are missing are added, and False says the record is unchanged.
-    The caller holds the folder's lock (`hold`)."""
+    `extra`: files written with the record, in the same swap (a benchmark's submission file,
+    which metrics.json names by sha256). The caller holds the folder's lock (`hold`)."""
     if any("\n" in h or "\r" in h for h in hypotheses):
         raise HarnessError("a prediction spans several lines; hypotheses.txt needs one a line", run_dir)
+    extra = extra or {}
+    if set(extra) & {MANIFEST, *HASHED_FILES, PREDICTIONS}:
+        raise HarnessError(f"an extra file may not replace a record file: {', '.join(sorted(extra))}", run_dir)
     texts = {METRICS: _json_text(metrics), SENTENCES: _jsonl_text(sentences),
-             HYPOTHESES: "".join(h + "\n" for h in hypotheses), PREDICTIONS: _jsonl_text(predictions)}
+             HYPOTHESES: "".join(h + "\n" for h in hypotheses), PREDICTIONS: _jsonl_text(predictions), **extra}
     outputs = outputs_digest(predictions)
     files = FileHashes.model_validate({name: _sha(texts[name]) for name in HASHED_FILES})
     manifest = Manifest(**dict(info), outputs_sha256=outputs, files=files,
@@ -111,7 +116,7 @@ def write_record(run_dir: Path, info: RunInfo, metrics: Metrics, sentences: Sequ
     texts[MANIFEST] = _json_text(manifest)
 
     if previous == manifest.fingerprint:
-        for name in (HYPOTHESES, PREDICTIONS):
+        for name in (HYPOTHESES, PREDICTIONS, *extra):
             if not (run_dir / name).is_file():
                 atomic_write_text(run_dir / name, texts[name])
         return False

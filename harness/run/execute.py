@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from harness import __version__
 
@@ -22,7 +22,7 @@ from harness.backends import registry
 from harness.backends.base import Backend, BackendContext
 from harness.cache.responses import ResponseCache
 from harness.cleaning import Cleaned, CleaningSpec, clean, summarise
-from harness.config.schema import RunConfig
+from harness.config.schema import PromptSpec, RunConfig
 from harness.core.errors import HarnessError
 from harness.core.response import Usage
 from harness.data.datasets import Dataset, Item, load_dataset
@@ -77,11 +77,31 @@ class Cleaning:
 
 @dataclass(frozen=True)
 class Scored:
-    """The scorer's result and the record's metrics and sentence lines made from it."""
+    """The scorer's result and the record's metrics and sentence lines made from it; `files`:
+    more files for the record's folder (a benchmark's submission file); `text`: what the run
+    prints (None: the score table of `score_set`)."""
 
     score_set: ScoreSet
     metrics: Metrics
     sentences: list[SentenceLine]
+    files: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one record is made from: the data (named as the record's `dataset` names it), the
+    items a model is asked, the prompt they go out with, and `score`, which turns the cleaned
+    hypotheses of the items run (ids, hypotheses, how many failed) into the record's scores. A
+    plain run's target is its config's dataset; `run --benchmarks` makes one per benchmark
+    (harness.run.suite)."""
+
+    name: str
+    path: str
+    sha256: str
+    items: tuple[Item, ...]
+    prompt: PromptSpec
+    score: Callable[[Sequence[str], Sequence[str], int], Scored]
 
 
 def git_commit() -> str:
@@ -95,72 +115,96 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def dry_run(config: RunConfig, dataset: Dataset, items: list[Item], backend: type[Backend]) -> str:
+def dry_run(config: RunConfig, name: str, items: list[Item], backend: type[Backend],
+            prompt: PromptSpec | None = None) -> str:
     """The first request as it would be sent (no key), and the estimated cost of all of them;
     a backend that sends nothing says so itself."""
     described = backend.describe_dry_run(config.model, len(items))
     if described is not None:
         return described
+    prompt = prompt or config.prompt
     max_tokens = config.model.params.get("max_tokens")
     first = {"base_url": config.model.base_url or "https://api.openai.com/v1", "model": config.model.model,
-             "messages": render(config.prompt, items[0].source), **config.model.params}
+             "messages": render(prompt, items[0].source), **config.model.params}
     if config.model.extra_body:
         first["extra_body"] = config.model.extra_body
-    prompt_tokens = sum(estimate_tokens(render(config.prompt, item.source), 0) for item in items)
+    prompt_tokens = sum(estimate_tokens(render(prompt, item.source), 0) for item in items)
     completion_tokens = sum(len(item.source) + 8 for item in items)  # a correction is about as long as its source
     cost = estimate_cost(config.model.model, prompt_tokens, completion_tokens, batch=backend.batch_pricing)
     cost_text = f"${cost:.4f}" if cost is not None else "unknown (model not in data/prices.yaml)"
     budget = f" (replies capped at max_tokens={max_tokens})" if max_tokens else ""
-    return (f"first request of {len(items)} ({dataset.name}):\n{json.dumps(first, ensure_ascii=False, indent=2)}\n\n"
+    return (f"first request of {len(items)} ({name}):\n{json.dumps(first, ensure_ascii=False, indent=2)}\n\n"
             f"estimated tokens: {prompt_tokens} prompt + {completion_tokens} completion{budget}; "
             f"estimated cost: {cost_text}")
 
 
 def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> int:
     """Run a config end to end. Returns the exit code (1 when some items failed)."""
+    if isinstance(config.model.predictions, dict):
+        raise HarnessError("model.predictions: a mapping of benchmark -> file is for `run --benchmarks`; a run of "
+                           "the config's dataset takes one file", config.path)
     dataset = load_dataset(config.dataset, settings, config.path)
-    if options.limit is not None and options.limit < 1:
-        raise HarnessError(f"--limit: expected a number of sentences >= 1, got {options.limit}")
+    check_limit(options)
     if not dataset.items:
         raise HarnessError("the dataset has no items to run", dataset.path)
     run_dir = options.out_root / record.folder_name(config.name, options.limit, len(dataset.items))
     if options.dry_run:
         items = list(dataset.items)[: options.limit]
-        print(dry_run(config, dataset, items, registry.backend_class(config.model.backend)))
+        print(dry_run(config, dataset.name, items, registry.backend_class(config.model.backend)))
         return 0
     # Before the lock, so that a bad config or an unreachable server leaves no trace; the
     # backend asks the server what it serves, but no paid request goes out before the lock.
     backend = registry.create(config.model, backend_context(config, settings, dataset, run_dir))
     with record.hold(run_dir):
-        return _execute(config, settings, options, dataset, run_dir, backend)
+        return execute_target(config, settings, options, dataset_target(config, settings, dataset, options), run_dir,
+                              backend)
+
+
+def check_limit(options: RunOptions) -> None:
+    if options.limit is not None and options.limit < 1:
+        raise HarnessError(f"--limit: expected a number of sentences >= 1, got {options.limit}")
+
+
+def dataset_target(config: RunConfig, settings: DataSettings, dataset: Dataset, options: RunOptions) -> Target:
+    """A plain run's target: the config's dataset, its prompt, scored as its `scoring:` says."""
+    def score(ids: Sequence[str], hypotheses: Sequence[str], failed: int) -> Scored:
+        return score_hypotheses(config, settings, dataset, ids, hypotheses, options.jobs, options.progress, failed)
+
+    return Target(dataset.name, str(dataset.path), dataset.sha256, dataset.items, config.prompt, score)
 
 
 def backend_context(config: RunConfig, settings: DataSettings, dataset: Dataset, run_dir: Path) -> BackendContext:
-    return BackendContext(settings, tuple(item.id for item in dataset.items), batch_state_path(run_dir), config.path)
+    return items_context(config, settings, dataset.items, run_dir)
 
 
-def _execute(config: RunConfig, settings: DataSettings, options: RunOptions, dataset: Dataset, run_dir: Path,
-             backend: Backend) -> int:
-    previous, items = _plan(config, options, dataset, run_dir)
+def items_context(config: RunConfig, settings: DataSettings, items: Sequence[Item], run_dir: Path) -> BackendContext:
+    return BackendContext(settings, tuple(item.id for item in items), batch_state_path(run_dir), config.path)
+
+
+def execute_target(config: RunConfig, settings: DataSettings, options: RunOptions, target: Target, run_dir: Path,
+                   backend: Backend) -> int:
+    """The execution core, under the folder's lock: plan, ask (cache first), clean, score, write
+    the record, print. Returns the exit code (1 when some items failed)."""
+    previous, items = _plan(config, options, target.items, run_dir)
     if items is None:
         return 0
-    answers = ask(config, settings, backend, items, options)
-    cleaning = clean_results(config, answers.results)
+    answers = ask(config, settings, backend, items, options, target.prompt)
+    cleaning = clean_results(config, answers.results, target.prompt)
     hypotheses = [line.hypothesis for line in cleaning.lines]
-    scored = score_hypotheses(config, settings, dataset, [line.id for line in cleaning.lines], hypotheses,
-                              options.jobs, options.progress, failed=sum(1 for line in cleaning.lines if line.error))
-    info = run_info(config, dataset, run_dir, backend, answers, cleaning, previous)
+    scored = target.score([line.id for line in cleaning.lines], hypotheses,
+                          sum(1 for line in cleaning.lines if line.error))
+    info = run_info(config, target, run_dir, backend, answers, cleaning, previous)
     changed = record.write_record(run_dir, info, scored.metrics, scored.sentences, hypotheses, cleaning.lines,
-                                  previous.fingerprint if previous is not None else None)
+                                  previous.fingerprint if previous is not None else None, scored.files)
     _print_scores(cleaning.lines, scored)
     _print_run(run_dir, info, answers.stats)
     return _print_outcome(run_dir, cleaning.lines, changed, previous)
 
 
-def _plan(config: RunConfig, options: RunOptions, dataset: Dataset,
+def _plan(config: RunConfig, options: RunOptions, all_items: Sequence[Item],
           run_dir: Path) -> tuple[RunRecord | None, list[Item] | None]:
     """The record this run replaces, and the items to run (None: nothing to retry)."""
-    items = list(dataset.items)
+    items = list(all_items)
     if not options.retry_failed:
         return _previous_record(run_dir), items[: options.limit]
     if not (run_dir / record.MANIFEST).is_file():
@@ -195,15 +239,16 @@ def _previous_record(run_dir: Path) -> RunRecord | None:
 
 
 def ask(config: RunConfig, settings: DataSettings, backend: Backend, items: Sequence[Item],
-        options: RunOptions) -> Answers:
+        options: RunOptions, prompt: PromptSpec | None = None) -> Answers:
     """Every item's response, through the cache when the backend's responses are cached
-    (`--fresh`: asked again, and cached again)."""
+    (`--fresh`: asked again, and cached again); `prompt`: the config's own unless given."""
     cache = ResponseCache(settings.cache_dir / "responses.sqlite") if backend.cacheable else None
     started = datetime.now(timezone.utc).replace(microsecond=0)
     clock = time.perf_counter()
     try:
         cache_for_run = _WriteOnlyCache(cache) if options.fresh and cache is not None else cache
-        results, stats = asyncio.run(_run(config, backend, cache_for_run, list(items), options))
+        results, stats = asyncio.run(_run(config, backend, cache_for_run, list(items), options,
+                                          prompt or config.prompt))
     finally:
         if cache is not None:
             cache.close()
@@ -223,7 +268,8 @@ class _WriteOnlyCache:
         self._cache.put(key, response)
 
 
-async def _run(config: RunConfig, backend: Backend, cache, items: list[Item], options: RunOptions):
+async def _run(config: RunConfig, backend: Backend, cache, items: list[Item], options: RunOptions,
+               prompt: PromptSpec):
     try:
         policy = RetryPolicy(config.model.retries, config.model.retry_after_cap, config.model.backoff_budget)
         if backend.queues:  # the Batch API queues and limits requests itself
@@ -231,17 +277,18 @@ async def _run(config: RunConfig, backend: Backend, cache, items: list[Item], op
         else:
             concurrency = config.limits.concurrency
             limits = Limits(config.limits.requests_per_minute, config.limits.tokens_per_minute)
-        return await run_items(items, lambda item: render(config.prompt, item.source), backend, cache,
+        return await run_items(items, lambda item: render(prompt, item.source), backend, cache,
                                concurrency, limits, policy, config.model.params.get("max_tokens"), options.progress)
     finally:
         await backend.close()
 
 
-def clean_results(config: RunConfig, results: Sequence[ItemResult]) -> Cleaning:
+def clean_results(config: RunConfig, results: Sequence[ItemResult], prompt: PromptSpec | None = None) -> Cleaning:
     """Each result as its record line: the response (latency to 0.1 ms) and what cleaning made
-    of it; a result without a response keeps its error and is scored as its source."""
+    of it; a result without a response keeps its error and is scored as its source. `prompt`:
+    what was sent (the config's own unless given), so that an echo of it is recognised."""
     rules: CleaningSpec = config.cleaning
-    prompt_texts = _prompt_texts(config)
+    prompt_texts = _prompt_texts(prompt or config.prompt)
     lines, cleaned_all = [], []
     for result in results:
         response = result.response
@@ -259,13 +306,13 @@ def clean_results(config: RunConfig, results: Sequence[ItemResult]) -> Cleaning:
     return Cleaning(lines, summary)
 
 
-def _prompt_texts(config: RunConfig) -> list[str]:
+def _prompt_texts(prompt: PromptSpec) -> list[str]:
     """What was sent besides the source, so that a reply repeating it (the instruction, or a
     few-shot example, which small models echo) is recognised as an echo."""
-    texts = [config.prompt.user.replace("{source}", "")]
-    if config.prompt.system:
-        texts.append(config.prompt.system)
-    for example_source, example_target in config.prompt.few_shot:
+    texts = [prompt.user.replace("{source}", "")]
+    if prompt.system:
+        texts.append(prompt.system)
+    for example_source, example_target in prompt.few_shot:
         texts += [example_source, example_target]
     return texts
 
@@ -300,7 +347,7 @@ def scored_record(score_set: ScoreSet, ids: Sequence[str], dataset_size: int, fa
     return Scored(score_set, metrics, sentences)
 
 
-def run_info(config: RunConfig, dataset: Dataset, run_dir: Path, backend: Backend, answers: Answers,
+def run_info(config: RunConfig, target: Target, run_dir: Path, backend: Backend, answers: Answers,
              cleaning: Cleaning, previous: RunRecord | None) -> RunInfo:
     """What the run knows about itself, for its manifest."""
     results, stats = answers.results, answers.stats
@@ -315,8 +362,8 @@ def run_info(config: RunConfig, dataset: Dataset, run_dir: Path, backend: Backen
     return RunInfo(
         run=run_dir.name, config=RecordedConfig.model_validate(config.as_dict()), config_sha256=config.sha256,
         config_path=config.path,
-        dataset=DatasetRef(name=dataset.name, path=str(dataset.path), sha256=dataset.sha256,
-                           sentences=len(dataset.items), run_items=len(results)),
+        dataset=DatasetRef(name=target.name, path=target.path, sha256=target.sha256,
+                           sentences=len(target.items), run_items=len(results)),
         backend=BackendInfo.model_validate(backend.describe()), model=model, started=answers.started,
         finished=datetime.now(timezone.utc).replace(microsecond=0), wall_seconds=round(answers.wall, 3),
         requests=RequestCounts(sent=stats.sent, cached=stats.cached, failed=stats.failed, retries=stats.retries),
@@ -381,7 +428,7 @@ def _print_scores(lines: Sequence[PredictionLine], scored: Scored) -> None:
         for reason, count in reasons.most_common():
             print(f"  {count:>5}  {reason}")
     else:
-        print(score_table(scored.score_set))
+        print(scored.text if scored.text is not None else score_table(scored.score_set))
 
 
 def _print_run(run_dir: Path, info: RunInfo, stats: RunStats) -> None:
