@@ -126,8 +126,6 @@ def score_against_gold(args: argparse.Namespace, settings: DataSettings, options
 
 
 def report_scores(args: argparse.Namespace, options: "ScoringOptions", score_set: "ScoreSet", sentence_id) -> None:
-    from harness.reports.text import score_table
-
     if args.m2_out is not None:
         write_texts(Path(args.m2_out), score_set)
     if args.per_sentence is not None:
@@ -135,6 +133,8 @@ def report_scores(args: argparse.Namespace, options: "ScoringOptions", score_set
     if args.json:
         print(json.dumps(score_set.as_json(), ensure_ascii=False, sort_keys=True))
     else:
+        from harness.reports.text import score_table  # tabulate: only for the table, not --json
+
         print(score_table(score_set, options.cat))
 
 
@@ -226,9 +226,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.reports.comparison import compare, load_error_types, plot, to_json, to_markdown
-    from harness.data.manifest import load_manifest, resolve
-    from harness.data.datasets import load_run_dataset, manifest_sha256
+    from harness.reports.comparison import compare, comparison_inputs, plot, to_json, to_markdown
     from harness.record.store import read_record
 
     if len(args.runs) < 2:
@@ -237,24 +235,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise HarnessError("--plot needs --out DIR (where to write the PNG)")
     settings = DataSettings.from_env(data_dir=args.data_dir)
     runs = [read_record(path) for path in args.runs]
-    recorded = runs[0].dataset
-    sources = references = error_types = None
-    try:
-        dataset = load_run_dataset(recorded, settings)
-    except HarnessError as error:
-        print(f"note: sources and references not shown: {error}", file=sys.stderr)
-    else:
-        by_id = {item.id: index for index, item in enumerate(dataset.items)}
-        indices = [by_id[row.id] for row in runs[0].rows]
-        sources = [dataset.references.sources[i] for i in indices]
-        references = [dataset.references.targets[i] for i in indices]
-    if manifest_sha256(recorded.name) == recorded.sha256:
-        manifest = load_manifest()
-        if "error_types" in manifest.datasets[recorded.name]:
-            error_types = load_error_types(resolve(manifest.datasets[recorded.name]["error_types"], settings,
-                                                   manifest))
-    comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, sources=sources, references=references,
-                         error_types=error_types, top=args.top)
+    inputs = comparison_inputs(runs, settings)  # a benchmark record's sentences from its benchmark
+    comparison = compare(runs, bootstrap=args.bootstrap, seed=args.seed, sources=inputs.sources,
+                         references=inputs.references, error_types=inputs.error_types, top=args.top,
+                         source_chars=inputs.source_chars, notes=inputs.notes)
     text = to_markdown(comparison)
     print(text)
     if args.out:

@@ -34,6 +34,27 @@ def annotation_lines(annotation: Annotation) -> list[str]:
     return lines
 
 
+def applied(source_tokens: tuple[str, ...], edits: Iterable[Edit]) -> tuple[str, ...]:
+    """The tokens an alignment's edits make of the source (noop and NA edits change nothing);
+    edits apply right to left, so that earlier spans keep their positions."""
+    tokens = list(source_tokens)
+    for edit in sorted((e for e in edits if e.type not in (NOOP, NOT_ANNOTATABLE) and e.start >= 0),
+                       key=lambda e: (e.start, e.end), reverse=True):
+        tokens[edit.start:edit.end] = edit.correction
+    return tuple(tokens)
+
+
+def annotation_target(block: Block, annotation: Annotation) -> tuple[str, ...] | None:
+    """An annotator's corrected tokens: its T line's, else (an ERRANT-style block without T
+    lines) its first alignment applied to the source; the source for 没有错误, None for 无法标注
+    (no correction to show)."""
+    if annotation.marker is not None:
+        return None if annotation.marker == NOT_ANNOTATABLE_TEXT else block.source_tokens
+    if annotation.target_tokens or not annotation.alignments:
+        return annotation.target_tokens
+    return applied(block.source_tokens, annotation.alignments[0])
+
+
 def format_block(block: Block) -> str:
     """One block, ending with its blank separator line (the file is the concatenation)."""
     lines = ["S " + " ".join(block.source_tokens)]

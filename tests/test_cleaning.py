@@ -76,6 +76,38 @@ def test_space_between_latin_words_is_kept():
     assert cleaned("他在New York工作了三年。", source) == Cleaned("他在New York工作了三年。", ())
 
 
+# SIGHAN 15 test item 212: an ideographic space (U+3000) between full-width letters, and its correction.
+WIDE_SOURCE = "在圣文森我住在ＮＯＲＴＨ\u3000ＵＮＩＯＮ，这里有很有明的花地方。"
+WIDE_TARGET = "在圣文森我住在ＮＯＲＴＨ\u3000ＵＮＩＯＮ，这里有很有名的花地方。"
+
+
+@pytest.mark.parametrize("rules", [RULES, CleaningSpec(enabled=False)])
+def test_whitespace_the_source_has_is_kept(rules):
+    # A spelling check compares outputs character by character: U+3000 turned into " " would be a change.
+    assert cleaned(WIDE_TARGET, WIDE_SOURCE, rules) == Cleaned(WIDE_TARGET, ())
+    assert cleaned(WIDE_TARGET + "\n", WIDE_SOURCE, rules) == Cleaned(WIDE_TARGET, ("whitespace",))
+    # Whitespace the source does not have is still normalised.
+    assert cleaned(WIDE_TARGET.replace("\u3000", "\t"), WIDE_SOURCE, rules) == \
+        Cleaned(WIDE_TARGET.replace("\u3000", " "), ("whitespace",))
+    assert cleaned(WIDE_TARGET, WIDE_SOURCE.replace("\u3000", " "), rules) == \
+        Cleaned(WIDE_TARGET.replace("\u3000", " "), ("whitespace",))
+
+
+@pytest.mark.parametrize("rules", [RULES, CleaningSpec(enabled=False)])
+def test_a_reply_identical_to_its_source_is_kept_with_its_outer_whitespace(rules):
+    source = "\u3000据世界银行的预测，50年之后中国会成富裕的国家。"  # MuCGEC test 3125 opens with U+3000
+    assert cleaned(source, source, rules) == Cleaned(source, ())
+    assert cleaned(source + "\n", source, rules) == Cleaned(source.strip(), ("whitespace",))
+
+
+def test_a_run_of_spaces_the_source_has_is_kept_and_another_is_joined():
+    source = "在遵循市场原则的基础    上，开展直接交易。"  # FCGEC valid e0259530…: four spaces
+    assert cleaned("在遵循市场原则的基础    上，开展了直接交易。", source) == \
+        Cleaned("在遵循市场原则的基础    上，开展了直接交易。", ())
+    assert cleaned("在遵循市场原则的基础  上，开展了直接交易。", source) == \
+        Cleaned("在遵循市场原则的基础 上，开展了直接交易。", ("whitespace",))
+
+
 # --- wrappers -----------------------------------------------------------------------------------------------
 
 def test_code_fence_is_removed():

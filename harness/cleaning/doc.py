@@ -85,7 +85,11 @@ def markdown() -> str:
            "|---|---|---|---|"]
     out += [f"| `{name}` | {_default(name)} | {_flags(RULE_FLAGS[name])} | {field.description} |"
             for name, field in fields.items()]
-    out += ["", "## Flags", "", "Line ends and whitespace are always normalised (" + _flags(ALWAYS) + "); every "
+    out += ["", "## Flags", "", "Line ends and whitespace are always normalised (" + _flags(ALWAYS) + "), but "
+            "never the source's own: a reply identical to its source is kept as it is, and a run of whitespace "
+            "that the source has too (SIGHAN 15 item 212's ideographic space U+3000, say) is kept as it is, "
+            "not turned into a space, so that a spelling checker's output keeps its length. The source's "
+            "leading or trailing whitespace is kept only when the reply is the source itself. Every "
             "other flag names a rule of the table above. A flag is set only when its rule changed the text; "
             "a `_fallback` flag means the prediction is the source (no edit); when several reasons apply, "
             "echo, refusal and no-error win, in that order.", "", "| flag | meaning |", "|---|---|"]

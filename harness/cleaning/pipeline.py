@@ -27,6 +27,8 @@ def clean(raw: str, source: str, rules: CleaningSpec, prompt_texts: Sequence[str
     (without the source), so that a reply repeating them is recognised as an echo. Falling back to the source
     means "no edit" and is always flagged. Never raises on a string."""
     trace = Trace(set(), set(), set())
+    if raw == source:  # nothing to clean: not even whitespace or invisible characters the source has itself
+        return _result(source, trace)
     text = normalise(raw, trace)
     if text == source:
         return _result(source, trace)

@@ -11,7 +11,8 @@ from types import MappingProxyType
 FLAG_MEANINGS: Mapping[str, str] = MappingProxyType({
     "crlf": "carriage returns (CRLF or CR line ends) became LF",
     "whitespace": "outer whitespace, invisible characters (BOM, zero-width), spaces between two CJK characters, "
-                  "or line breaks were removed or joined",
+                  "or line breaks were removed or joined, or a run of whitespace the source does not have (a tab, "
+                  "two spaces, an ideographic space) became one space",
     "code_fence": "Markdown code fences (```` ``` ````, `~~~`) or wrapping backticks were removed",
     "markdown": "Markdown emphasis (`**`), heading (`#`), blockquote (`>`) or list markers, or tags such as "
                 "`<answer>`, were removed",

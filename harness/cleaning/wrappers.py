@@ -142,15 +142,17 @@ def unwrap(text: str, ctx: Context, trace: Trace) -> str:
 
 def tidy_whitespace(text: str, ctx: Context, trace: Trace) -> str:
     """Remove whitespace between two CJK characters (unless the source has such spaces) and turn any other
-    run of whitespace that holds a line break into one space."""
-    keep_cjk_spaces = any(is_wide(ctx.source[m.start() - 1]) and is_wide(ctx.source[m.end()])
-                          for m in _INNER_SPACE_RE.finditer(ctx.source))
+    run of whitespace into one space, except a run the source has itself (an ideographic space U+3000, say):
+    that is part of the sentence, and a spelling checker's output that keeps it must keep its length."""
+    runs = list(_INNER_SPACE_RE.finditer(ctx.source))
+    keep_cjk_spaces = any(is_wide(ctx.source[m.start() - 1]) and is_wide(ctx.source[m.end()]) for m in runs)
+    source_runs = {m.group(0) for m in runs if "\n" not in m.group(0)}
 
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)
         if is_wide(text[match.start() - 1]) and is_wide(text[match.end()]) and (not keep_cjk_spaces or "\n" in run):
             return ""
-        return run if run == " " else " "
+        return run if run == " " or run in source_runs else " "
 
     tidy = _INNER_SPACE_RE.sub(replace, text).strip()
     if tidy != text:

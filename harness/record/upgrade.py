@@ -60,6 +60,16 @@ def read_source(path: str | Path) -> Source:
                        path / MANIFEST)
 
 
+def refuse_benchmark_record(source: Source) -> None:
+    """A `run --benchmarks` record is not upgraded: it is re-scored by its benchmark's protocol,
+    not by its config's scoring, which is all an upgrade knows; running its config again rewrites it."""
+    block = source.metrics.benchmark
+    if block is not None:
+        raise HarnessError(f"a record of benchmark {block.name} (protocol {block.protocol}): record-upgrade "
+                           "re-scores plain runs only; run its config again with --benchmarks "
+                           f"{block.name}", source.path / METRICS)
+
+
 def _read_schema_2(path: Path) -> Source:
     manifest = _json(_text(path / MANIFEST, True), path / MANIFEST)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):

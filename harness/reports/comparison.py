@@ -18,7 +18,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from harness.core.errors import HarnessError
+from harness.data.datasets import manifest_sha256
+from harness.data.manifest import DataSettings, load_manifest, resolve
 from harness.record.models import RunRecord
+from harness.reports.references import run_sentences
 from harness.scoring.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
@@ -26,6 +29,8 @@ from metrics.outcomes import OUTCOMES, classify
 from metrics.overcorrection import SentenceFacts, figure, paired_figure_difference
 
 LEVELS = ("char", "word")
+# Disagreement without a score level (CSC records): does the output equal a reference?
+OUTPUT_LEVEL = "output"
 EDIT_TYPES = ("M", "R", "S", "W")
 # NaCGEC's error types, in the paper's order; sentences missing from the map are `unknown`.
 ERROR_TYPES = ("语序不当", "搭配不当", "成分残缺", "成分赘余", "句式杂糅", "不合逻辑", "正确")
@@ -154,6 +159,18 @@ class OutcomeComparison:
 
 
 @dataclass(frozen=True)
+class BenchmarkFigures:
+    """The figures of a benchmark's protocol each run's record holds (metrics.json `benchmark`),
+    as recorded: rates as fractions, counts as integers; None where a run has no such figure."""
+
+    name: str
+    protocol: str
+    headline: str
+    keys: tuple[str, ...]  # the headline first, then the others in order
+    runs: dict[str, dict[str, float | int | None]]
+
+
+@dataclass(frozen=True)
 class Comparison:
     runs: tuple[RunRecord, ...]
     labels: tuple[str, ...]  # run names, made unique (a run compared with itself)
@@ -169,6 +186,7 @@ class Comparison:
     disagreements: tuple[Disagreement, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
     outcomes: tuple[OutcomeComparison, ...] = ()
+    benchmark: BenchmarkFigures | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,54 +226,149 @@ def _read_json(path: Path) -> Any:
         raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
 
 
+@dataclass(frozen=True)
+class ComparisonInputs:
+    """What `compare` reads beside the records, from the data the runs scored: the sources and
+    references (as sentences: 没有错误 as the source) of the runs' sentences, the characters the
+    scorer aligned in each, NaCGEC's error types, and notes on what could not be had."""
+
+    sources: list[str] | None = None
+    references: list[tuple[str, ...]] | None = None
+    source_chars: list[int] | None = None
+    error_types: dict[str, str] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def comparison_inputs(runs: Sequence[RunRecord], settings: DataSettings) -> ComparisonInputs:
+    """The inputs of comparing `runs` (harness.reports.references: a benchmark record's from its
+    benchmark, as its protocol scored them); data that cannot be read is noted, not an error:
+    the comparison itself needs only the records."""
+    first = runs[0]
+    notes: list[str] = []
+    sources = references = chars = None
+    try:
+        sentences = run_sentences(first, settings)
+        positions = sentences.positions([row.id for row in first.rows], first.path)
+    except HarnessError as error:
+        notes.append(f"sources and references not shown: {error}")
+    else:
+        sources = [sentences.sources[i] for i in positions]
+        references = [sentences.shown[i] for i in positions] if sentences.has_references else None
+        chars = [sentences.source_chars(i) for i in positions]
+        notes += sentences.notes
+    return ComparisonInputs(sources, references, chars, _nacgec_error_types(first, settings, notes), tuple(notes))
+
+
+def _nacgec_error_types(run: RunRecord, settings: DataSettings, notes: list[str]) -> dict[str, str] | None:
+    """NaCGEC's error types, when the run scored a manifest dataset that has them (by sha256)."""
+    recorded = run.dataset
+    if manifest_sha256(recorded.name) == recorded.sha256:
+        manifest = load_manifest()
+        if "error_types" in manifest.datasets[recorded.name]:
+            return load_error_types(resolve(manifest.datasets[recorded.name]["error_types"], settings, manifest))
+    if run.metrics.benchmark is not None and run.metrics.levels():
+        notes.append(f"no error-type breakdown: {recorded.name} has no error-type annotation (NaCGEC's only)")
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Comparing
 
 
 def compare(runs: list[RunRecord], bootstrap: int = 1000, seed: int = 0, sources: list[str] | None = None,
             references: list[tuple[str, ...]] | None = None, error_types: dict[str, str] | None = None,
-            top: int = 10) -> Comparison:
+            top: int = 10, source_chars: list[int] | None = None, notes: Sequence[str] = ()) -> Comparison:
     """Scores with paired-bootstrap intervals, pairwise differences, breakdowns by edit type and
     NaCGEC error type, and the sentences on which the runs disagree most.
 
     The bootstrap draws `bootstrap` resamples of sentence indices (with replacement) from
     `numpy.random.default_rng(seed)`; the same resamples serve every run and level, so the
     differences are paired. Disagreement is the spread (max - min over runs) of per-sentence
-    F0.5 at the char level (word when char is absent); ties keep dataset order.
+    F0.5 at the char level (word when char is absent); ties keep dataset order. Benchmark records
+    without a level (CSC) are compared by their protocol's recorded figures, and disagree where
+    one run's output equals a reference and another's does not.
 
-    `sources` and `references` are those of the runs' sentences, in order (from the dataset the
-    runs scored); without `sources`, the runs' own predictions.jsonl supplies them."""
+    `sources` and `references` are those of the runs' sentences, in order (from the data the
+    runs scored); without `sources`, the runs' own predictions.jsonl supplies them.
+    `source_chars`: the characters the scorer aligned per sentence (FP per 100 chars; default
+    the sources' without whitespace). `notes` are added to the comparison's."""
     _check_arguments(runs, bootstrap, top)
     _check_comparable(runs)
     labels = _labels(runs)
     first, n = runs[0], len(runs[0].rows)
-    if references is not None and len(references) != n:
-        raise HarnessError(f"references: {len(references)} sentences but the runs have {n}")
     if sources is None:
         with_predictions = next((run for run in runs if run.predictions is not None), None)
         sources = [p.source for p in with_predictions.predictions] if with_predictions is not None else None
-    if sources is not None and len(sources) != n:
-        raise HarnessError(f"sources: {len(sources)} sentences but the runs have {n}")
-    levels, notes = _levels(runs, labels)
+    for name, values in (("references", references), ("sources", sources), ("source_chars", source_chars)):
+        if values is not None and len(values) != n:
+            raise HarnessError(f"{name}: {len(values)} sentences but the runs have {n}")
+    levels, level_notes = _levels(runs, labels)
+    all_notes = [*notes, *level_notes]
     resamples = _resample_weights(n, bootstrap, seed)
     level_results = tuple(_compare_level(level, runs, labels, resamples) for level in levels)
-    source_chars = [len(remove_whitespace(s)) for s in sources] if sources is not None else None
-    if source_chars is None:
-        notes.append("no false positives per 100 source characters: neither the dataset nor any run's predictions "
-                     "give the sources")
+    if source_chars is None and sources is not None:
+        source_chars = [len(remove_whitespace(s)) for s in sources]
+    if source_chars is None and levels:
+        all_notes.append("no false positives per 100 source characters: neither the dataset nor any run's "
+                         "predictions give the sources")
     outcome_results = tuple(_compare_outcomes(level, runs, labels, source_chars, resamples) for level in levels)
     # Edit types exist for ChERRANT levels (every row carries `types`), not for MaxMatch.
     edit_breakdowns = tuple(_edit_types(level, runs, labels) for level in levels
                             if all(row.level(level).types is not None for run in runs for row in run.rows))
-    error_breakdowns = _error_breakdowns(runs, labels, levels, sources, error_types, notes)
-    disagreement_level = levels[0] if len(runs) > 1 else None
-    disagreements = _disagreements(runs, labels, levels, disagreement_level, sources, references, top) \
-        if disagreement_level is not None else ()
+    error_breakdowns = _error_breakdowns(runs, labels, levels, sources, error_types, all_notes)
+    disagreement_level, disagreements = _disagreement_part(runs, labels, levels, sources, references, top)
     return Comparison(runs=tuple(runs), labels=labels, dataset=first.dataset.name, dataset_sha256=first.dataset.sha256,
                       sentences=n, bootstrap=bootstrap, seed=seed, levels=level_results,
                       edit_types=edit_breakdowns, error_types=error_breakdowns,
-                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(notes),
-                      outcomes=outcome_results)
+                      disagreement_level=disagreement_level, disagreements=disagreements, notes=tuple(all_notes),
+                      outcomes=outcome_results, benchmark=_benchmark_figures(runs, labels, levels))
+
+
+def _disagreement_part(runs: Sequence[RunRecord], labels: Sequence[str], levels: Sequence[str],
+                       sources: list[str] | None, references: list[tuple[str, ...]] | None,
+                       top: int) -> tuple[str | None, tuple[Disagreement, ...]]:
+    """The level the disagreements are measured at, and the sentences (none for a single run)."""
+    if len(runs) < 2:
+        return None, ()
+    if levels:
+        return levels[0], _disagreements(runs, labels, levels, levels[0], sources, references, top)
+    if references is None or any(run.predictions is None for run in runs):
+        return None, ()
+    return OUTPUT_LEVEL, _output_disagreements(runs, labels, sources, references, top)
+
+
+def _output_disagreements(runs: Sequence[RunRecord], labels: Sequence[str], sources: list[str] | None,
+                          references: list[tuple[str, ...]], top: int) -> tuple[Disagreement, ...]:
+    """Without a score level (CSC): the sentences where one run's output is one of the
+    references (a CSC target: the sentence-level correction is right) and another's is not,
+    in dataset order."""
+    right = np.array([[p.hypothesis in refs for p, refs in zip(run.predictions or (), references)] for run in runs],
+                     dtype=np.float64)
+    out: list[Disagreement] = []
+    for index in [i for i in range(right.shape[1]) if right[:, i].max() > right[:, i].min()][:top]:
+        entries = tuple(RunSentence(label, run.predictions[index].prediction, run.predictions[index].error, {},
+                                    {OUTPUT_LEVEL: float(right[k, index])})  # type: ignore[index]
+                        for k, (run, label) in enumerate(zip(runs, labels)))
+        out.append(Disagreement(index, runs[0].rows[index].id, sources[index] if sources is not None else None,
+                                tuple(references[index]), 1.0, entries))
+    return tuple(out)
+
+
+def _benchmark_figures(runs: Sequence[RunRecord], labels: Sequence[str],
+                       levels: Sequence[str]) -> BenchmarkFigures | None:
+    """The protocol's figures of benchmark records, those of the levels compared above left out
+    (the headline always in)."""
+    blocks = [run.metrics.benchmark for run in runs]
+    first = next((block for block in blocks if block is not None), None)
+    if first is None:
+        return None
+    compared = tuple(f"{level}." for level in levels)
+    others = sorted({key for block in blocks if block is not None for key in block.figures
+                     if not key.startswith(compared)} - {first.headline})
+    keys = (first.headline, *others) if first.references else ()
+    return BenchmarkFigures(first.name, first.protocol, first.headline, keys,
+                            {label: {key: block.figures.get(key) if block is not None else None for key in keys}
+                             for label, block in zip(labels, blocks)})
 
 
 def _check_arguments(runs: Sequence[RunRecord], bootstrap: int, top: int) -> None:
@@ -283,9 +396,16 @@ def _levels(runs: Sequence[RunRecord], labels: Sequence[str]) -> tuple[list[str]
             if difference:
                 raise HarnessError(f"{level} scores of {labels[0]} and {label} are not comparable: their "
                                    f"signatures differ ({'; '.join(difference)})")
-    if not levels:
+    blocks = [run.metrics.benchmark for run in runs]
+    if not levels and any(block is None for block in blocks):
         raise HarnessError("no score level is present in every run: "
                            + "; ".join(f"{label}: {', '.join(run.levels)}" for label, run in zip(labels, runs)))
+    if not levels:
+        block = blocks[0]
+        assert block is not None
+        what = "their protocol's figures" if block.references else "no figures (no references here)"
+        notes.append(f"no char or word level: these {block.name} records ({block.task}, protocol {block.protocol}) "
+                     f"hold {what}, compared as recorded, with no intervals, outcomes or breakdowns")
     notes += [f"{label} has {run.failed} failed items (scored as their source)"
               for label, run in zip(labels, runs) if run.failed]
     if len(first.rows) < first.dataset.sentences:
@@ -535,7 +655,8 @@ def to_json(comparison: Comparison) -> dict:
         "error_types": _breakdown_json(comparison.error_types) if comparison.error_types else None,
         "disagreements": {
             "level": comparison.disagreement_level,
-            "measure": "max - min over runs of per-sentence F0.5",
+            "measure": "the output is one of the references (no score level)"
+            if comparison.disagreement_level == OUTPUT_LEVEL else "max - min over runs of per-sentence F0.5",
             "sentences": [{
                 "index": d.index, "id": d.id, "source": d.source,
                 "references": list(d.references) if d.references is not None else None, "spread": d.spread,
@@ -545,6 +666,9 @@ def to_json(comparison: Comparison) -> dict:
             } for d in comparison.disagreements]},
         "notes": list(comparison.notes),
     }
+    if comparison.benchmark is not None:  # only for benchmark records: a plain comparison's JSON is as it was
+        payload["benchmark"] = {"name": comparison.benchmark.name, "protocol": comparison.benchmark.protocol,
+                                "headline": comparison.benchmark.headline, "figures": comparison.benchmark.runs}
     return _normalise(payload)
 
 
@@ -615,13 +739,16 @@ def to_markdown(comparison: Comparison) -> str:
     def table(headers: list[str], rows: list[list[Any]]) -> str:
         return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
+    intervals = (f" Intervals: {int(CONFIDENCE * 100)}% paired bootstrap over sentences, {comparison.bootstrap} "
+                 f"resamples, seed {comparison.seed}; P(A>B) is the share of resamples in which A scores higher."
+                 if comparison.levels else "")
     out = [f"# Comparison of {', '.join(comparison.labels)}", "",
            f"Dataset {comparison.dataset} ({comparison.sentences} sentences, sha256 "
-           f"{comparison.dataset_sha256[:12]}). Intervals: {int(CONFIDENCE * 100)}% paired bootstrap over sentences, "
-           f"{comparison.bootstrap} resamples, seed {comparison.seed}; "
-           f"P(A>B) is the share of resamples in which A scores higher.", ""]
+           f"{comparison.dataset_sha256[:12]}).{intervals}", ""]
     if comparison.notes:
         out += [f"- {note}" for note in comparison.notes] + [""]
+    if comparison.benchmark is not None:
+        out += _benchmark_markdown(comparison.benchmark, table)
     for lc in comparison.levels:
         out += [f"## {lc.level} level", "", f"`{lc.signature}`", ""]
         out.append(table(["run", "TP", "FP", "FN", "P", "R", "F0.5", "95% CI"],
@@ -647,24 +774,57 @@ def to_markdown(comparison: Comparison) -> str:
                                    _pct(s.recall), _pct(s.f)])
             out += [table(headers, rows), ""]
     if comparison.disagreement_level is not None:
-        out += [f"## Sentences with the largest disagreement ({comparison.disagreement_level} level)", "",
-                "Spread: max - min over runs of the sentence's F0.5 (1 = right, 0 = wrong), in percent; "
-                "ties in dataset order.", ""]
-        if not comparison.disagreements:
-            out += ["The runs score every sentence the same.", ""]
-        for rank, d in enumerate(comparison.disagreements, 1):
-            out += [f"### {rank}. id {d.id} (spread {_pct(d.spread)})", "", f"- source: {_cell(d.source)}"]
-            for k, ref in enumerate(d.references or (), 1):
-                out.append(f"- reference {k}: {_cell(ref)}")
-            out.append("")
-            levels = list(d.runs[0].counts)
-            rows = []
-            for e in d.runs:
-                text = _cell(e.prediction) if e.error is None else f"(failed: {_cell(e.error)})"
-                rows.append([_cell(e.run), text] + [f"{e.counts[lv].tp}/{e.counts[lv].fp}/{e.counts[lv].fn} "
-                                                     f"({_pct(e.f[lv])})" for lv in levels])
-            out += [table(["run", "prediction"] + [f"{lv} TP/FP/FN (F0.5)" for lv in levels], rows), ""]
+        out += _disagreements_markdown(comparison, table)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _disagreements_markdown(comparison: Comparison, table: Callable[[list[str], list], str]) -> list[str]:
+    """The sentences the runs disagree on most, each with its source, references and outputs."""
+    by_output = comparison.disagreement_level == OUTPUT_LEVEL
+    if by_output:
+        out = ["## Sentences where one run's output is a reference and another's is not", "",
+               f"No score level to rank them by: the first {len(comparison.disagreements)} in dataset order.", ""]
+    else:
+        out = [f"## Sentences with the largest disagreement ({comparison.disagreement_level} level)", "",
+               "Spread: max - min over runs of the sentence's F0.5 (1 = right, 0 = wrong), in percent; "
+               "ties in dataset order.", ""]
+    if not comparison.disagreements:
+        out += ["The runs score every sentence the same.", ""]
+    for rank, d in enumerate(comparison.disagreements, 1):
+        spread = "" if by_output else f" (spread {_pct(d.spread)})"
+        out += [f"### {rank}. id {d.id}{spread}", "", f"- source: {_cell(d.source)}"]
+        for k, ref in enumerate(d.references or (), 1):
+            out.append(f"- reference {k}: {_cell(ref)}")
+        out.append("")
+        levels = list(d.runs[0].counts)
+        rows = []
+        for e in d.runs:
+            text = _cell(e.prediction) if e.error is None else f"(failed: {_cell(e.error)})"
+            rows.append([_cell(e.run), text] + [f"{e.counts[lv].tp}/{e.counts[lv].fp}/{e.counts[lv].fn} "
+                                                 f"({_pct(e.f[lv])})" for lv in levels]
+                        + (["yes" if e.f[OUTPUT_LEVEL] else "no"] if by_output else []))
+        headers = ["run", "prediction"] + [f"{lv} TP/FP/FN (F0.5)" for lv in levels] + \
+            (["is a reference"] if by_output else [])
+        out += [table(headers, rows), ""]
+    return out
+
+
+def _benchmark_markdown(figures: BenchmarkFigures, table: Callable[[list[str], list], str]) -> list[str]:
+    """The protocol's figures of each run, as recorded (rates in %, counts as they are)."""
+    out = [f"## Benchmark figures ({figures.name}, protocol {figures.protocol})", ""]
+    if not figures.keys:
+        return out + ["No figures: no references here.", ""]
+    out += [f"As each run's record holds them (metrics.json `benchmark`), without intervals; headline "
+            f"`{figures.headline}`. Rates in %, counts as they are.", ""]
+    labels = list(figures.runs)
+    rows = [[key, *(_figure_value(figures.runs[label][key]) for label in labels)] for key in figures.keys]
+    return out + [table(["figure", *(_cell(label) for label in labels)], rows), ""]
+
+
+def _figure_value(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else _pct(value)
 
 
 def plot(comparison: Comparison, path: Path) -> None:

@@ -27,7 +27,7 @@ from harness.record.models import (
     LEVELS, MANIFEST, PREDICTIONS, SCHEMA, Metrics, PredictionLine, RecordedConfig, SentenceLine, UpgradedFrom,
 )
 from harness.record.store import hold, outputs_digest, read_record, write_record
-from harness.record.upgrade import Source, read_source
+from harness.record.upgrade import Source, read_source, refuse_benchmark_record
 from harness.run.execute import RunOptions, Scored, ask, backend_context, clean_results, score_hypotheses
 
 
@@ -58,6 +58,7 @@ class Upgraded:
 def rescore(path: str | Path, settings: DataSettings, jobs: int | None = None, progress: bool = False) -> Rescored:
     """Read a record (schema 2 or today's) and score its hypotheses again, as its config says."""
     source = read_source(path)
+    refuse_benchmark_record(source)
     config = recorded_config(source)
     dataset = load_run_dataset(source.info.dataset, settings)
     predictions = source.predictions if source.predictions is not None else restore(source, config, settings, dataset)

@@ -78,11 +78,20 @@ class RunInputs:
     scores: dict[str, LevelScores] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     path: str | None = None  # where the inputs come from: named in errors
+    # How a reader sees each reference, index-aligned with `references` (没有错误 as the source, say);
+    # None: as `references` write them.
+    shown_references: tuple[tuple[str, ...], ...] | None = None
+    # A char-level M2 gold (NLPCC 2018's), scored in place of blocks extracted from `references`.
+    reference_blocks: tuple[Block, ...] | None = None
+    # Characters per source for FP per 100 chars (0 for a sentence a protocol leaves out); None: the sources'.
+    source_chars: tuple[int, ...] | None = None
 
     def check(self) -> None:
         n = len(self.sources)
         for label, values in (("hypotheses", self.hypotheses), ("references", self.references), ("ids", self.ids),
-                              ("raw outputs", self.raw_outputs), ("flags", self.flags), ("errors", self.errors)):
+                              ("raw outputs", self.raw_outputs), ("flags", self.flags), ("errors", self.errors),
+                              ("shown references", self.shown_references), ("reference blocks", self.reference_blocks),
+                              ("source lengths", self.source_chars)):
             if values is not None and len(values) != n:
                 raise HarnessError(f"run {self.name}: {len(values)} {label} for {n} sources", self.path)
         for level, scores in self.scores.items():
@@ -108,11 +117,12 @@ def _score_char(inputs: RunInputs, settings: DataSettings, jobs: int | None) -> 
     pool), keeping the blocks: the chunk view needs every alignment, which the M2 text of
     `Score.texts()` cannot give back safely (a correction made of `|` breaks its fields)."""
     scorer = ChERRANT(LexiconTexts.load(settings, char_meta=False).lexicon())
+    references = inputs.references if inputs.reference_blocks is None else None
     with Workers(scorer, jobs) as extract:
-        ref_blocks = cached_reference_blocks(scorer, inputs.sources, inputs.references, settings.cache_dir, extract)
-        hyp_blocks = scorer.hypothesis_blocks(inputs.sources, inputs.hypotheses, ref_blocks, inputs.references,
-                                              extract)
-        score = scorer.corpus_score(inputs.sources, None, inputs.references, ref_blocks, extract,
+        ref_blocks = list(inputs.reference_blocks) if inputs.reference_blocks is not None else \
+            cached_reference_blocks(scorer, inputs.sources, inputs.references, settings.cache_dir, extract)
+        hyp_blocks = scorer.hypothesis_blocks(inputs.sources, inputs.hypotheses, ref_blocks, references, extract)
+        score = scorer.corpus_score(inputs.sources, None, references, ref_blocks, extract,
                                     hypothesis_blocks=hyp_blocks)
     return score, ref_blocks, hyp_blocks
 
@@ -159,7 +169,8 @@ def _marks(sentence: SentenceScore, aligned: str) -> tuple[MarkView, ...]:
 def _sentence(scored: _Scored, index: int, outcome: str) -> SentenceView:
     inputs = scored.inputs
     char = scored.levels["char"].per_sentence[index]
-    source, references = inputs.sources[index], tuple(inputs.references[index])
+    source = inputs.sources[index]
+    references = tuple((inputs.shown_references or inputs.references)[index])
     aligned = remove_whitespace(source)
     chosen = references[char.ref] if char.ref is not None and char.ref < len(references) else None
     return SentenceView(
@@ -174,10 +185,10 @@ def _sentence(scored: _Scored, index: int, outcome: str) -> SentenceView:
 
 def _facts(scored: _Scored, outcomes: Sequence[str]) -> tuple[SentenceFacts, ...]:
     char = scored.levels["char"].per_sentence
-    return tuple(SentenceFacts(outcome, s.tp, s.fp, s.fn, len(remove_whitespace(source)),
-                               sentence_chunks(hyp, ref, s.ref))
-                 for s, outcome, source, hyp, ref in zip(char, outcomes, scored.inputs.sources, scored.hyp_blocks,
-                                                          scored.ref_blocks))
+    inputs = scored.inputs
+    chars = inputs.source_chars or tuple(len(remove_whitespace(source)) for source in inputs.sources)
+    return tuple(SentenceFacts(outcome, s.tp, s.fp, s.fn, n, sentence_chunks(hyp, ref, s.ref))
+                 for s, outcome, n, hyp, ref in zip(char, outcomes, chars, scored.hyp_blocks, scored.ref_blocks))
 
 
 def _counts_values(scores: LevelScores) -> np.ndarray:

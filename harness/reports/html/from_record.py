@@ -1,8 +1,9 @@
 """A run folder as the report's plain inputs: the one place the HTML report reads a run record.
 
 It reads the typed record (`harness.record.read_record`: manifest, metrics, sentence and
-prediction lines as pydantic models) and the references of the dataset the run scored (found
-by its sha256, as `show` finds them).
+prediction lines as pydantic models) and the sentences the run was scored against
+(`harness.reports.references`, as `show` and `compare` find them: the dataset by its sha256, or
+the benchmark, checked by its sha256, as its protocol prepared them).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.core.errors import HarnessError
-from harness.data.datasets import load_run_dataset
 from harness.data.manifest import DataSettings
 from harness.record import RunRecord, read_record
 from harness.record.models import LevelCounts, Manifest
 from harness.reports.html.build import LEVELS, LevelScores, RunInputs, build_report
 from harness.reports.html.model import ReportView
+from harness.reports.references import run_sentences
 from metrics.score import DEFAULT_BETA, SentenceScore
 
 CHAR = "char"
@@ -63,26 +64,45 @@ def _notes(run: RunRecord) -> tuple[str, ...]:
 
 def run_inputs(path: str | Path, settings: DataSettings) -> RunInputs:
     """The report's inputs for one run folder; its char counts are checked against a rescoring
-    by the builder, its word counts (when scored) are used as recorded."""
+    by the builder, its word counts (when scored) are used as recorded. A benchmark run's
+    sentences are its benchmark's, as its protocol scored them (harness.reports.references)."""
     run = read_record(path)
     run.require_predictions()  # raises, naming the folder, when predictions.jsonl is not there
     predictions = run.predictions
-    dataset = load_run_dataset(run.dataset, settings)
-    position = {item.id: index for index, item in enumerate(dataset.items)}
-    missing = [p.id for p in predictions if p.id not in position]
-    if missing:
-        raise HarnessError(f"sentence id {missing[0]} is not in the dataset {dataset.name}", Path(path))
-    targets = dataset.references.targets or ()
-    hypotheses = run.hypotheses or tuple(p.hypothesis for p in predictions)
+    sentences = run_sentences(run, settings)
+    if not sentences.has_references:
+        raise HarnessError(f"{sentences.dataset} has no references here (its organisers score it): nothing to "
+                           "report", Path(path))
+    positions = sentences.positions([p.id for p in predictions], Path(path))
+    hypotheses = sentences.hypotheses(positions, run.hypotheses or tuple(p.hypothesis for p in predictions))
+    shown = tuple(sentences.shown[i] for i in positions)
+    blocks = tuple(sentences.blocks[i] for i in positions) if sentences.blocks is not None else None
     manifest = run.manifest
     return RunInputs(
-        name=run.name, sources=tuple(dataset.references.sources[position[p.id]] for p in predictions),
-        hypotheses=tuple(hypotheses), references=tuple(tuple(targets[position[p.id]]) for p in predictions),
+        name=run.name, sources=tuple(sentences.sources[i] for i in positions), hypotheses=hypotheses,
+        references=tuple(sentences.references[i] for i in positions) if sentences.references is not None else shown,
+        shown_references=shown, reference_blocks=blocks,
+        source_chars=tuple(sentences.source_chars(i) for i in positions),
         ids=tuple(p.id for p in predictions), raw_outputs=tuple(p.raw for p in predictions),
         flags=tuple(tuple(p.cleaning) for p in predictions), errors=tuple(p.error for p in predictions),
         model=_model_name(manifest), dataset=run.dataset.name, dataset_sha256=run.dataset.sha256,
         date=manifest.finished.isoformat().replace("+00:00", "Z"), cost_usd=_cost(manifest),
-        scores=_level_scores(run), notes=_notes(run), path=str(path))
+        scores=_level_scores(run), notes=_notes(run) + _benchmark_notes(run) + sentences.notes, path=str(path))
+
+
+def _benchmark_notes(run: RunRecord) -> tuple[str, ...]:
+    """A benchmark run's protocol and headline, and what the report shows beside them."""
+    block = run.metrics.benchmark
+    if block is None:
+        return ()
+    value = "–" if block.headline_value is None else f"{100 * block.headline_value:.2f}"
+    notes = [f"benchmark {block.name}, protocol {block.protocol}: {block.headline} = {value} "
+             f"({'official' if block.official else 'unofficial'})" + "".join(f"; {note}" for note in block.notes)]
+    if not run.metrics.levels():
+        notes.append(f"{block.name} is scored by its protocol's own figures ({block.task}), not by ChERRANT: the "
+                     "char-level scores, outcomes and marks below are this report's ChERRANT view of the outputs "
+                     "against the references, not the protocol's")
+    return tuple(notes)
 
 
 def report_from_runs(paths: list[str], settings: DataSettings, bootstrap: int = 1000, seed: int = 0,
