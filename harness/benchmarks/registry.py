@@ -16,6 +16,7 @@ from harness.benchmarks.loaders import LOADER_ROLES
 from harness.core.errors import HarnessError
 from harness.core.resources import packaged
 from harness.data.manifest import Manifest, load_manifest
+from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, SEGMENTERS
 
 DEFAULT_REGISTRY_PATH = packaged("benchmarks.yaml")
 
@@ -41,10 +42,17 @@ class _Strict(BaseModel):
 class ProtocolOptions(_Strict):
     """Scorer settings as plain data; `harness/benchmarks/options.py` maps them onto the scorer."""
 
-    beta: float = Field(0.5, gt=0)
+    beta: float = Field(DEFAULT_BETA, gt=0)
     t2s: bool = True
-    max_unchanged: int = Field(2, ge=0)
-    segmenter: Literal["thulac", "jieba"] | None = None
+    max_unchanged: int = Field(DEFAULT_MAX_UNCHANGED, ge=0)
+    segmenter: str | None = None
+
+    @field_validator("segmenter")
+    @classmethod
+    def _known_segmenter(cls, value: str | None) -> str | None:
+        if value is not None and value not in SEGMENTERS:
+            raise ValueError(f"expected one of {', '.join(SEGMENTERS)}")
+        return value
 
 
 class ProtocolSpec(_Strict):

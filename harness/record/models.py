@@ -27,10 +27,10 @@ from pydantic.json_schema import models_json_schema
 
 from harness.core.errors import HarnessError
 from harness.core.response import Response, Usage
-from metrics.compare import Counts
+from metrics.options import LEVELS
+from metrics.score import Counts, type_totals
 
 SCHEMA = 3
-LEVELS = ("char", "word")
 MANIFEST, METRICS, SENTENCES, HYPOTHESES, PREDICTIONS = (
     "manifest.json", "metrics.json", "sentences.jsonl", "hypotheses.txt", "predictions.jsonl")
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "record.schema.json"
@@ -117,11 +117,7 @@ class LevelCounts(_Model):
 
     def edit_types(self) -> dict[str, Counts]:
         """Counts per operation (M, R, S, W; UNK stays UNK), ChERRANT's tier 1."""
-        out: dict[str, Counts] = {}
-        for name, values in (self.types or {}).items():
-            key = name if name == "UNK" else name[:1]
-            out[key] = out.get(key, Counts()) + Counts(*values)
-        return out
+        return type_totals([self.types or {}], tier=1)
 
 
 class SentenceLine(_Model):

@@ -313,7 +313,7 @@ def _sentences(text: str, metrics: Metrics, manifest: Manifest, path: Path) -> t
         raise HarnessError(f"{len(rows)} sentences but the manifest says {manifest.dataset.run_items} were run",
                            where)
     for level, scores in metrics.levels().items():
-        summed = sum((row.level(level).counts for row in rows), Counts())
+        summed = Counts.sum(row.level(level).counts for row in rows)
         total = scores.counts
         if summed != total:
             raise HarnessError(f"{level}: per-sentence counts sum to tp/fp/fn {summed.tp}/{summed.fp}/{summed.fn} "

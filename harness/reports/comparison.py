@@ -27,8 +27,8 @@ from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
 from metrics.outcomes import OUTCOMES, classify
 from metrics.overcorrection import SentenceFacts, figure, paired_figure_difference
+from metrics.options import LEVELS
 
-LEVELS = ("char", "word")
 # Disagreement without a score level (CSC records): does the output equal a reference?
 OUTPUT_LEVEL = "output"
 EDIT_TYPES = ("M", "R", "S", "W")
@@ -484,7 +484,7 @@ def _counts_matrix(run: RunRecord, level: str) -> np.ndarray:
 
 
 def _total(counts: Iterable[Counts]) -> Counts:
-    return sum(counts, Counts())
+    return Counts.sum(counts)
 
 
 def _interval(values: np.ndarray) -> Interval:

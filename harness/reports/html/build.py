@@ -32,8 +32,8 @@ from metrics.overcorrection import (
 )
 from metrics.score import DEFAULT_BETA, Score, SentenceScore
 from metrics.scorers import ChERRANT
+from metrics.options import LEVELS
 
-LEVELS = ("char", "word")
 # Char-level figures shown for every run and compared between runs: label, unit ("%": x100).
 FIGURE_LABELS = {
     "over_correction_share": ("error-free sentences changed", "%"),
