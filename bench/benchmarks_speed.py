@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 import time
@@ -54,7 +55,11 @@ def stored_outputs(name: str, benchmark: Benchmark, data: DataSettings) -> tuple
 
 
 def speed(names: list[str], jobs: int, data_dir: str | None) -> None:
+    from metrics.kernel import name as kernel_name, thulac_name
+
     total = 0.0
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; alignment kernel: {kernel_name()}, "
+          f"THULAC decoder: {thulac_name()}")
     with tempfile.TemporaryDirectory(prefix="cgec-bench-") as cache:
         data = DataSettings.from_env(data_dir=data_dir, cache_dir=cache)
         print(f"{'benchmark':<14} {'items':>6} {'seconds':>8}  headline                       outputs")

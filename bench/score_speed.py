@@ -12,7 +12,8 @@ Rows:
   on even lines and the source on odd ones (TP 3402, FP 0, FN 3381): ChERRANT 464 s; targets
   100x with the default jobs and 50x with --jobs 1; warm under 5 s.
 - NaCGEC dev word level, THULAC + MaxMatch, the mirror's raw LLM outputs: ChERRANT's word mode
-  with THULAC about 300 s; targets cold under 12 s, warm under 2 s.
+  with THULAC about 300 s; targets cold under 12 s, warm under 2 s. `word-python` (not run by
+  default) is the same row with the pure-Python kernels: THULAC's numpy decoder.
 - MuCGEC dev, 1,137 sentences (2.2 references each), the published example prediction, char
   (issue 24): ChERRANT 120.2 s; target 100x (1.2 s). `mucgec-python` is the same row with the
   pure-Python kernel (CGEC_PURE_PYTHON=1), the fallback.
@@ -23,7 +24,7 @@ filled by an untimed run of the row's command), as an installed package does, ev
 PYTHONDONTWRITEBYTECODE is set.
 Long single pairs (4,000 / 8,000 / 20,000 characters) are in bench/long_pairs.py.
 Usage: CGEC_DATA_DIR=../shared/data python bench/score_speed.py
-       [--rows dev,test,test-jobs1,word,mucgec,mucgec-python,import]
+       [--rows dev,test,test-jobs1,word,word-python,mucgec,mucgec-python,import]
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def rows(work: Path) -> list[Row]:
             464.0, ">= 50x (9.3 s)"),
         Row("word", ["--hyp", "llm-goodgap", "--ref", "nacgec-dev", "--level", "word"], 500, 300.0,
             "cold < 12 s, warm < 2 s"),
+        Row("word-python", ["--hyp", "llm-goodgap", "--ref", "nacgec-dev", "--level", "word"], 500, 300.0,
+            "the fallback: same counts", (("CGEC_PURE_PYTHON", "1"),)),
         Row("mucgec", mucgec_args(data), 1137, 120.2, ">= 100x (1.2 s)"),
         Row("mucgec-python", mucgec_args(data), 1137, 120.2, "the fallback: same counts",
             (("CGEC_PURE_PYTHON", "1"),)),
@@ -154,10 +157,10 @@ def main() -> None:
     wanted = args.rows.split(",")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        from metrics.kernel import name as kernel_name
+        from metrics.kernel import name as kernel_name, thulac_name
 
         print(f"{os.cpu_count()} cores; each run a fresh process, import included; alignment kernel: "
-              f"{kernel_name()} (rows with CGEC_PURE_PYTHON=1: python)")
+              f"{kernel_name()}, THULAC decoder: {thulac_name()} (rows with CGEC_PURE_PYTHON=1: python)")
         env = bytecode_env(work)
         for row in rows(work):
             if row.name not in wanted:

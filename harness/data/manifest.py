@@ -6,14 +6,9 @@ import hashlib
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
-
-import yaml
-from tqdm import tqdm
 
 from harness.core.errors import HarnessError
 from harness.core.resources import packaged
@@ -23,7 +18,6 @@ DEFAULT_MANIFEST_PATH = packaged("manifest.yaml")
 
 DOWNLOAD_TIMEOUT_S = 60
 _CHUNK = 1 << 16
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 5x faster
 
 _REQUIRED_FILE_KEYS = ("url", "sha256", "size", "licence", "citation", "description")
 _OPTIONAL_FILE_KEYS = ("encoding", "line_endings")
@@ -187,8 +181,11 @@ def load_manifest(path: Path | None = None) -> Manifest:
             "data manifest not found (it ships with the package as harness/_data/manifest.yaml)",
             path=where,
         )
+    import yaml  # here, not at import: a run that never reads the manifest does not pay for it
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 5x faster
     try:
-        raw = yaml.load(where.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        raw = yaml.load(where.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -267,6 +264,11 @@ def announce_download(entry: FileEntry) -> None:
 
 def _download(entry: FileEntry, url: str, dest: Path, progress: bool) -> None:
     """Stream ``url`` into a temp file beside ``dest``, check sha256, then rename atomically."""
+    import urllib.error  # only a download needs them (with http.client and ssl: 20 ms of import)
+    import urllib.request
+
+    from tqdm import tqdm
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.NamedTemporaryFile(
         dir=dest.parent, prefix=f".{dest.name}.", suffix=".part", delete=False

@@ -1,28 +1,34 @@
-"""A numpy version of THULAC 0.2.2's feature scoring (`CBNGramFeature.putValues`) and Viterbi
-decoder (`AlphaBeta.dbDecode`), which are pure Python and take nearly all of THULAC's 30 ms a
-sentence.
+"""THULAC 0.2.2's feature scoring (`CBNGramFeature.putValues`) and Viterbi decoder
+(`AlphaBeta.dbDecode`), which are pure Python and take nearly all of THULAC's 30 ms a sentence,
+in C (metrics/_thulac.c, about 0.1 ms) or, where it was not built or `CGEC_PURE_PYTHON=1`, in
+numpy (about 3 ms; metrics/kernel.py chooses, as for the alignment kernel).
 
 Scores are integers, so the arithmetic is exact; ties go, as in the original, to the first
 predecessor label in `labelTransPre` order (strict `>`), and to the first allowed label of the
-last character (strict `<`). `install(decoder)` swaps the method on one decoder instance;
-tests compare the result with the original decoder sentence by sentence.
+last character (strict `<`). `install(decoder)` swaps the methods on one decoder instance;
+tests compare both versions with the original decoder sentence by sentence, and with each other
+on random strings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import types
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
+
+from metrics.kernel import THULAC
 
 _NONE = np.iinfo(np.int64).min // 4  # below any reachable score
 
 
 class FastDecoderTables:
-    """Per-model arrays built once: transition weights and padded predecessor label lists."""
+    """Per-model arrays built once: transition weights and padded predecessor label lists (and,
+    for the C decoder, the trie and feature weights as int32 buffers: no copy when mapped)."""
 
-    def __init__(self, decoder) -> None:
+    def __init__(self, decoder, use_c: bool = False) -> None:
         size = decoder.model.l_size
         self.size = size
         self.transitions = np.asarray(decoder.model.ll_weights, dtype=np.int64).reshape(size, size)
@@ -35,6 +41,10 @@ class FastDecoderTables:
         self.pre_index = np.where(self.pre_valid, self.pre, 0)
         # transitions[k, j] for each (j, slot) pair
         self.pre_weights = self.transitions[self.pre_index, np.arange(size)[:, None]]
+        self.kernel: types.ModuleType | None = None  # metrics._thulac, set by `install`
+        if use_c:
+            self.dat = np.ascontiguousarray(decoder.nGramFeature.dat, dtype=np.int32)
+            self.weights = np.ascontiguousarray(decoder.model.fl_weights, dtype=np.int32)
 
 
 def _allowed(labels) -> np.ndarray:
@@ -83,7 +93,7 @@ def fast_dp(self) -> None:
             new_score[allowed] = total
             # First node (type 1 or 3): predecessor id -1, usable; otherwise usable iff found.
             new_usable[allowed] = True if node_type in (1, 3) else found
-            chosen[allowed] = np.where(found, pick, -1) if i else -1
+            chosen[allowed] = -1 if node_type in (1, 3) else np.where(found, pick, -1)
             if node_type >= 2:
                 position = int(np.argmax(total))
                 best = (int(total[position]), i, int(allowed[position]))
@@ -112,10 +122,7 @@ def fast_put_values(self) -> None:
     """Drop-in for CBTaggingDecoder.putValues: node types and the per-label feature scores."""
     if self.len == 0:
         return
-    for i in range(self.len):
-        self.nodes[i].type = 0
-    self.nodes[0].type += 1
-    self.nodes[self.len - 1].type += 2
+    _set_node_types(self)
     feature = self.nGramFeature
     sequence, length, size = self.sequence, self.len, self.model.l_size
     boundary = feature.SENTENCE_BOUNDARY
@@ -148,11 +155,68 @@ def fast_put_values(self) -> None:
     self.values = values
 
 
-def install(decoder) -> None:
-    """Replace `decoder.putValues` and `decoder.dp` (a CBTaggingDecoder) with numpy versions."""
-    decoder._fast_tables = FastDecoderTables(decoder)
-    decoder.putValues = types.MethodType(fast_put_values, decoder)
-    decoder.dp = types.MethodType(fast_dp, decoder)
+def _set_node_types(self) -> None:
+    """putValues' side job, which dp reads: 1 marks the first node, 2 the last, 3 both."""
+    for i in range(self.len):
+        self.nodes[i].type = 0
+    self.nodes[0].type += 1
+    self.nodes[self.len - 1].type += 2
+
+
+def compiled_put_values(self) -> None:
+    """putValues in C: the same scores, as an int64 memoryview."""
+    if self.len == 0:
+        return
+    _set_node_types(self)
+    tables: FastDecoderTables = self._fast_tables
+    if self.len >= self.nGramFeature.maxLength:  # THULAC's own limit: it scores nothing
+        self.values = memoryview(bytes(8 * self.len * tables.size)).cast("q")
+        return
+    raw = tables.kernel.values(self.sequence, tables.dat, self.nGramFeature.datSize, tables.weights, tables.size)
+    self.values = memoryview(raw).cast("q")
+
+
+def compiled_dp(self) -> None:
+    """dp in C: fills self.result and self.bestScore like the original."""
+    if self.allowedLabelLists[0] is None:
+        self.allowedLabelLists[0] = self.pocsToTags[9]
+    if self.allowedLabelLists[self.len - 1] is None:
+        self.allowedLabelLists[self.len - 1] = self.pocsToTags[12]
+    tables: FastDecoderTables = self._fast_tables
+    node_types = [self.nodes[i].type for i in range(self.len)]
+    self.result, self.bestScore = tables.kernel.viterbi(self.values, self.len, tables.size, tables.transitions,
+                                                        tables.pre, tables.pre.shape[1], self.allowedLabelLists,
+                                                        node_types)
+    self.allowedLabelLists[0] = None
+    self.allowedLabelLists[self.len - 1] = None
+
+
+def compiled() -> bool:
+    """Whether `install` uses the C decoder by default (built, and CGEC_PURE_PYTHON unset)."""
+    return THULAC is not None
+
+
+def _c_module() -> types.ModuleType:
+    """metrics._thulac when asked for explicitly (tests compare it even under CGEC_PURE_PYTHON)."""
+    if THULAC is not None:
+        return THULAC
+    try:
+        from metrics import _thulac
+    except ImportError as error:
+        raise RuntimeError("metrics._thulac is not built (pip install -e . with a C compiler)") from error
+    return _thulac
+
+
+def install(decoder, use_c: bool | None = None) -> None:
+    """Replace `decoder.putValues` and `decoder.dp` (a CBTaggingDecoder) with the C versions
+    (`use_c`; by default when built and not turned off) or the numpy ones."""
+    use_c = compiled() if use_c is None else use_c
+    tables = FastDecoderTables(decoder, use_c)
+    if use_c:
+        tables.kernel = _c_module()
+    decoder._fast_tables = tables
+    decoder.putValues = types.MethodType(compiled_put_values if use_c else fast_put_values, decoder)
+    decoder.dp = types.MethodType(compiled_dp if use_c else fast_dp, decoder)
 
 
 class MappedModel:
@@ -169,14 +233,58 @@ class MappedModel:
                                     shape=(f_size * l_size,))
 
 
-@contextlib.contextmanager
-def mapped_models() -> Iterator[None]:
-    """While THULAC builds its decoders, have them read their models as `MappedModel`s."""
-    from thulac.character import CBTaggingDecoder
+class MappedDat:
+    """THULAC's double-array trie (Dat) mapped from its file instead of unpacked into a tuple of
+    Python ints (0.15 s a process for the tagger's), its look-ups (`getInfo`, `match`: the
+    post-processing's place-name, idiom and punctuation dictionaries) in C. Only with the C
+    decoder: numpy scalars would slow the numpy one, which indexes the trie an int at a time."""
 
-    original = CBTaggingDecoder.CBModel
+    def __init__(self, filename: str) -> None:
+        self.datSize = os.path.getsize(filename) // 8
+        self.dat = np.memmap(filename, dtype="<i4", mode="r", shape=(2 * self.datSize,))
+        self._kernel = _c_module()
+
+    def getDatSize(self) -> int:
+        return self.datSize
+
+    def getDat(self) -> np.ndarray:
+        return self.dat
+
+    def getInfo(self, prefix: str) -> int:
+        return self._kernel.dat_info(self.dat, self.datSize, prefix)
+
+    def match(self, word: str) -> int:
+        return self._kernel.dat_match(self.dat, self.datSize, word)
+
+
+def _mapped_dat(original: type) -> Callable[..., object]:
+    """THULAC's `Dat(...)` calls: a file becomes a `MappedDat`; a trie built in memory (a user
+    dictionary) stays THULAC's."""
+
+    def make(filename: str | None = None, datSize: int | None = None, oldDat=None) -> object:
+        if filename:
+            return MappedDat(filename)
+        return original(filename, datSize, oldDat)
+
+    return make
+
+
+@contextlib.contextmanager
+def mapped_models(dat: bool = False) -> Iterator[None]:
+    """While THULAC builds its decoders, have them read their models as `MappedModel`s (and
+    their tries, the tagger's and the post-processing's, as `MappedDat`s, with `dat`)."""
+    from thulac.character import CBTaggingDecoder
+    from thulac.manage import Postprocesser, Punctuation
+
+    modules = (CBTaggingDecoder, Postprocesser, Punctuation)
+    original = CBTaggingDecoder.CBModel, [module.Dat for module in modules]
     CBTaggingDecoder.CBModel = MappedModel
+    if dat:
+        for module in modules:
+            module.Dat = _mapped_dat(module.Dat)
     try:
         yield
     finally:
-        CBTaggingDecoder.CBModel = original
+        CBTaggingDecoder.CBModel = original[0]
+        for module, kind in zip(modules, original[1]):
+            module.Dat = kind
