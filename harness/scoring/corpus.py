@@ -170,10 +170,13 @@ class Workers:
                 return self._remote("none", _evaluate_chunk, jobs, bar)
             if self.jobs <= 1 or len(jobs) < PARALLEL_MIN_SENTENCES_MAXMATCH:
                 return [_counted(bar, maxmatch.evaluate_sentence(*job)) for job in jobs]
-            # longest first, so that no worker is left with a long one at the end
+            # longest first, so that no worker is left with a long one at the end; small chunks
+            # (a task per sentence costs more in messages than the matching of a short one)
             order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1].source) * len(jobs[i][0]))
+            chunk = max(1, min(16, len(jobs) // (self.jobs * 32)))
             out: list = [None] * len(jobs)
-            for index, counts in self._started().imap_unordered(_evaluate_indexed, [(i, jobs[i]) for i in order]):
+            for index, counts in self._started().imap_unordered(_evaluate_indexed, [(i, jobs[i]) for i in order],
+                                                                 chunksize=chunk):
                 out[index] = _counted(bar, counts)
             return out
 
