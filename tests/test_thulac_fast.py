@@ -58,6 +58,7 @@ def test_fast_decoder_equals_original_on_hand_made_edge_cases(original, fast_tag
         assert fast.cut(text) == original.cut(text), text
 
 
+@pytest.mark.slow  # loads THULAC's original tagger (seconds); the golden word tests cover the fast one too
 @pytest.mark.parametrize("kind", DECODERS)
 def test_fast_decoder_equals_original_on_real_sentences(original, fast_taggers, shared_data, kind):
     fast = fast_taggers[kind]
