@@ -18,9 +18,9 @@ setup:
 test:
 	$(PYTHON) -m pytest -n 2 -m "not slow and not local"
 
-# Everything, golden and slow end-to-end tests included (CI runs this).
+# Everything, golden, slow end-to-end and browser tests included (CI runs this), two at a time.
 test-all:
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n 2
 
 demo:
 	$(PYTHON) -m harness run --config configs/llm-stored.yaml
