@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.benchmarks.loaders import LOADER_ROLES
 from harness.core.errors import HarnessError
+from harness.core.yamlpos import line_of
 from harness.core.resources import packaged
 from harness.data.manifest import Manifest, load_manifest
 from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, SEGMENTERS
@@ -136,23 +137,6 @@ class Registry(_Strict):
         return self.benchmarks[name]
 
 
-def _line(node: yaml.Node | None, location: tuple) -> int | None:
-    """The line of the key (or value) at `location` in the composed YAML."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _validated(raw: Any, node: yaml.Node, where: Path) -> Registry:
     try:
         return Registry.model_validate(raw)
@@ -162,7 +146,7 @@ def _validated(raw: Any, node: yaml.Node, where: Path) -> Registry:
         key = ".".join(str(part) for part in location)
         message = {"extra_forbidden": "unknown key", "missing": "is required"}.get(
             first["type"], first["msg"].removeprefix("Value error, "))
-        raise HarnessError(f"{key}: {message}" if key else message, where, _line(node, location)) from None
+        raise HarnessError(f"{key}: {message}" if key else message, where, line_of(node, location)) from None
 
 
 def _check_files(registry: Registry, manifest: Manifest, node: yaml.Node, where: Path) -> None:
@@ -171,10 +155,10 @@ def _check_files(registry: Registry, manifest: Manifest, node: yaml.Node, where:
         for role, relpath in spec.files.items():
             if relpath not in manifest.files:
                 raise HarnessError(f"benchmarks.{name}.files.{role}: {relpath!r} is not a file of data/manifest.yaml",
-                                   where, _line(node, ("benchmarks", name, "files", role)))
+                                   where, line_of(node, ("benchmarks", name, "files", role)))
         if spec.reported is not None and not (where.parent / spec.reported.file).is_file():
             raise HarnessError(f"benchmarks.{name}.reported.file: no such file {spec.reported.file}", where,
-                               _line(node, ("benchmarks", name, "reported", "file")))
+                               line_of(node, ("benchmarks", name, "reported", "file")))
 
 
 def load_registry(path: Path | None = None, manifest: Manifest | None = None) -> Registry:

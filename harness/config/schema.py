@@ -23,6 +23,7 @@ from pydantic import (
 
 from harness.config import cleaning_words as words
 from harness.core.errors import HarnessError
+from harness.core.yamlpos import line_of
 from metrics.options import (  # the scoring vocabulary, declared once (a leaf module: no harness, no numpy)
     DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES, LEVELS, SEGMENTERS, WORD_SCORERS,
 )
@@ -376,24 +377,6 @@ def _key(location: tuple) -> str:
     return out
 
 
-def _line(node: yaml.Node | None, location: tuple) -> int | None:
-    """The YAML line of the value (or key) at `location`, when the file was YAML."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                break
-            node = match[1]
-            line = match[0].start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _allowed(location: tuple) -> str:
     """The keys allowed where an unknown key was found."""
     model: type[BaseModel] | None = RunConfig
@@ -455,7 +438,7 @@ def parse_config(raw: Any, where: str, strict_env: bool = True, node: yaml.Node 
         if overridden:
             message += " (set by --set)"
         raise HarnessError(f"{key}: {message}" if key else message, where,
-                           None if overridden else _line(node, location)) from None
+                           None if overridden else line_of(node, location)) from None
     config._path = where
     return config
 

@@ -249,7 +249,7 @@ def read_record(path: str | Path) -> RunRecord:
     texts: dict[str, str | None] = {}
     hashes = _data(manifest.files)  # by file name
     for name in HASHED_FILES:
-        texts[name] = _read_text(path / name, required=name != HYPOTHESES)
+        texts[name] = read_text(path / name, required=name != HYPOTHESES)
         if texts[name] is not None and _sha(texts[name]) != hashes[name]:
             raise HarnessError(f"does not belong to this run's record (its sha256 differs from the one in "
                                f"{MANIFEST}): the folder mixes two runs; run the config again", path / name)
@@ -278,7 +278,7 @@ class _Schema(BaseModel):
 def schema_of(path: Path) -> int:
     """The record schema of a folder's manifest (1 when it names none)."""
     where = path / MANIFEST
-    number = parse_json(_Schema, _read_text(where, required=True) or "", where).number
+    number = parse_json(_Schema, read_text(where, required=True) or "", where).number
     if isinstance(number, bool) or not isinstance(number, int):
         raise HarnessError(f"schema: expected a whole number, got {number!r}", where)
     return number
@@ -294,7 +294,7 @@ def _read_manifest(path: Path) -> Manifest:
             action += f", or `python -m harness record-upgrade {path}`"
         raise HarnessError(f"written by {'an older' if older else 'a newer'} cgec-harness (run record schema "
                            f"{schema}; this version reads schema {SCHEMA}): {action}", where)
-    manifest = parse_json(Manifest, _read_text(where, required=True) or "", where)
+    manifest = parse_json(Manifest, read_text(where, required=True) or "", where)
     if fingerprint(manifest, manifest.outputs_sha256, manifest.files) != manifest.fingerprint:
         raise HarnessError("fingerprint does not match the manifest's contents (edited by hand?)", where)
     return manifest
@@ -323,7 +323,7 @@ def _sentences(text: str, metrics: Metrics, manifest: Manifest, path: Path) -> t
 
 def _predictions(path: Path, manifest: Manifest, rows: tuple[SentenceLine, ...]) -> tuple[PredictionLine, ...] | None:
     where = path / PREDICTIONS
-    text = _read_text(where, required=False)
+    text = read_text(where, required=False)
     if text is None:
         return None
     predictions = tuple(parse_json(PredictionLine, line, where, number) for number, line in _lines(text))
@@ -334,7 +334,8 @@ def _predictions(path: Path, manifest: Manifest, rows: tuple[SentenceLine, ...])
     return predictions
 
 
-def _read_text(path: Path, required: bool) -> str | None:
+def read_text(path: Path, required: bool) -> str | None:
+    """A record file's text (None when an optional one is absent); a one-line error otherwise."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

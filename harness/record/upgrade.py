@@ -24,7 +24,9 @@ from harness.record.models import (
     HYPOTHESES, MANIFEST, METRICS, PREDICTIONS, SCHEMA, SENTENCES, GenerationStats, Metrics, PredictionLine, RunInfo,
     SentenceLine,
 )
-from harness.record.store import UPGRADABLE_SCHEMAS, outputs_digest, read_record, schema_of, validation_message
+from harness.record.store import (
+    UPGRADABLE_SCHEMAS, outputs_digest, read_record, read_text, schema_of, validation_message,
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,12 @@ def refuse_benchmark_record(source: Source) -> None:
 
 
 def _read_schema_2(path: Path) -> Source:
-    manifest = _json(_text(path / MANIFEST, True), path / MANIFEST)
+    manifest = _json(read_text(path / MANIFEST, True), path / MANIFEST)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise HarnessError("expected a JSON object with the sha256 of each file", path / MANIFEST)
     if _fingerprint_2(manifest) != manifest.get("fingerprint"):
         raise HarnessError("fingerprint does not match the manifest's contents (edited by hand?)", path / MANIFEST)
-    texts = {name: _text(path / name, name != HYPOTHESES) for name in (METRICS, SENTENCES, HYPOTHESES)}
+    texts = {name: read_text(path / name, name != HYPOTHESES) for name in (METRICS, SENTENCES, HYPOTHESES)}
     for name, text in texts.items():
         if text is not None and _sha(text) != manifest["files"].get(name):
             raise HarnessError(f"does not belong to this run's record (its sha256 differs from the one in "
@@ -84,7 +86,7 @@ def _read_schema_2(path: Path) -> Source:
     metrics = _model(Metrics, _json(texts[METRICS], path / METRICS), path / METRICS)
     rows = tuple(_model(SentenceLine, {**data, "id": str(data.get("id"))}, path / SENTENCES, number)
                  for number, data in _jsonl(texts[SENTENCES], path / SENTENCES))
-    predictions_text = _text(path / PREDICTIONS, False)
+    predictions_text = read_text(path / PREDICTIONS, False)
     predictions = None
     if predictions_text is not None:
         predictions = tuple(_model(PredictionLine, _prediction_2(data), path / PREDICTIONS, number)
@@ -144,18 +146,6 @@ def _model(model: type[BaseModel], data: Any, path: Path, line: int | None = Non
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _text(path: Path, required: bool) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise HarnessError("missing: a run folder needs manifest.json, metrics.json and sentences.jsonl",
-                               path) from None
-        return None
-    except (OSError, UnicodeDecodeError) as error:
-        raise HarnessError(f"cannot read: {error}", path) from None
 
 
 def _json(text: str | None, path: Path, line: int | None = None) -> Any:
