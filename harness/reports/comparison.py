@@ -26,8 +26,8 @@ from harness.scoring.signature import signature_differences
 from metrics.compare import Counts, prf
 from metrics.normalise import remove_whitespace
 from metrics.outcomes import OUTCOMES, classify
-from metrics.overcorrection import SentenceFacts, figure, paired_figure_difference
 from metrics.options import LEVELS
+from metrics.overcorrection import Interval, SentenceFacts, figure, paired_figure_difference
 
 # Disagreement without a score level (CSC records): does the output equal a reference?
 OUTPUT_LEVEL = "output"
@@ -43,12 +43,6 @@ OVER_CORRECTION_FIGURES = {"over_correction_share": "error-free changed (%)", "f
 
 # --------------------------------------------------------------------------------------------
 # Records
-
-
-@dataclass(frozen=True)
-class Interval:
-    lo: float
-    hi: float
 
 
 @dataclass(frozen=True)
