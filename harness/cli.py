@@ -498,7 +498,7 @@ def add_score_command(commands: Subcommands) -> None:
                        help="refuse a para or M2 hypothesis file whose sources differ from the references' "
                             "(default: warn, and align each hypothesis with its own source, as ChERRANT does)")
     score.add_argument("--dask", metavar="SCHEDULER", default=None,
-                       help="align on a Dask cluster, e.g. tcp://10.0.0.5:8786 (the `dask` extra)")
+                       help="align on a Dask cluster, e.g. tcp://SCHEDULER-HOST:8786 (the `dask` extra)")
     _add_scoring_options(score)
     score.set_defaults(func=cmd_score)
 
@@ -525,7 +525,7 @@ def add_annotate_command(commands: Subcommands) -> None:
     annotate.add_argument("--max-chars", type=positive_int, default=MAX_CHARS,
                           help=f"refuse sentences longer than this (default {MAX_CHARS})")
     annotate.add_argument("--dask", metavar="SCHEDULER", default=None,
-                          help="annotate on a Dask cluster, e.g. tcp://10.0.0.5:8786 (the `dask` extra)")
+                          help="annotate on a Dask cluster, e.g. tcp://SCHEDULER-HOST:8786 (the `dask` extra)")
     add_common_options(annotate)
     annotate.set_defaults(func=cmd_annotate)
 

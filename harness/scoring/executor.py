@@ -117,7 +117,7 @@ _END: Any = object()
 
 @contextmanager
 def dask_executor(address: str, timeout: float = 30.0) -> Iterator[Executor]:
-    """The executor of a Dask cluster (its scheduler's address, e.g. tcp://10.0.0.5:8786)."""
+    """The executor of a Dask cluster (its scheduler's address, e.g. tcp://SCHEDULER-HOST:8786)."""
     try:
         from distributed import Client
     except ImportError:
