@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from harness import __version__
 
@@ -54,6 +54,9 @@ class RunOptions:
     dry_run: bool = False
     progress: bool = True
     jobs: int | None = None
+    # A progress bar shared by several runs (`run --benchmarks`: one display for the suite);
+    # None: each run draws its own.
+    bar: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,8 @@ async def _run(config: RunConfig, backend: Backend, cache, items: list[Item], op
             concurrency = config.limits.concurrency
             limits = Limits(config.limits.requests_per_minute, config.limits.tokens_per_minute)
         return await run_items(items, lambda item: render(prompt, item.source), backend, cache,
-                               concurrency, limits, policy, config.model.params.get("max_tokens"), options.progress)
+                               concurrency, limits, policy, config.model.params.get("max_tokens"), options.progress,
+                               bar=options.bar)
     finally:
         await backend.close()
 

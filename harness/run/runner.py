@@ -96,16 +96,19 @@ class Stop:
 async def run_items(items: Sequence[Item], messages: Callable[[Item], list[dict[str, str]]], backend: Backend,
                     cache: ResponseCache | None, concurrency: int, limits: Limits, policy: RetryPolicy,
                     max_tokens: int | None = None, progress: bool = True,
-                    seed: int = 0) -> tuple[list[ItemResult], RunStats]:
+                    seed: int = 0, bar: tqdm | None = None) -> tuple[list[ItemResult], RunStats]:
     """Every item's result, in order. Raises HarnessError after an authentication error (no
     request is sent after it) and KeyboardInterrupt after Ctrl-C, once what was in flight is
-    cached."""
-    bar = tqdm(total=len(items), disable=None if progress else True, unit="item", dynamic_ncols=True, desc="run")
+    cached. `bar`: a progress bar shared with other runs (its owner closes it), else our own."""
+    own = bar is None
+    if bar is None:
+        bar = tqdm(total=len(items), disable=None if progress else True, unit="item", dynamic_ncols=True, desc="run")
     run = _Run(backend, cache, messages, asyncio.Semaphore(concurrency), limits, policy, max_tokens, seed, bar)
     try:
         results = await _until_ctrl_c(run, [run.item(item) for item in items])
     finally:
-        bar.close()
+        if own:
+            bar.close()
     if run.stop.reason is not None:
         unsent = sum(1 for r in results if r.error and r.error.startswith("not sent:"))
         raise HarnessError(f"{run.stop.reason}; the run stopped there: {unsent} items were not sent")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tabulate import tabulate
+from tqdm import tqdm
 
 from harness.backends import registry
 from harness.benchmarks import Benchmark, BenchmarkScore, load_benchmark, score_benchmark, submission_text
@@ -94,19 +95,30 @@ def execute_suite(config: RunConfig, settings: DataSettings, options: RunOptions
     backends = [registry.create(part.model, items_context(config, settings, part.benchmark.items, part.run_dir))
                 for part in planned]
     codes = []
-    with ExitStack() as locks:
+    with ExitStack() as held:
         for part in planned:
-            locks.enter_context(record.hold(part.run_dir))
+            held.enter_context(record.hold(part.run_dir))
+        bar = held.enter_context(suite_bar(planned, options))
         for index, (part, backend) in enumerate(zip(planned, backends), 1):
             bench = part.benchmark
-            print(f"== [{index}/{len(planned)}] {bench.name} ({bench.spec.task}, protocol {bench.spec.protocol.name}):"
-                  f" {min(len(bench.items), options.limit or len(bench.items))} of {len(bench.items)} items "
-                  f"-> {part.run_dir}", flush=True)
-            codes.append(execute_target(config, settings, options, benchmark_target(part, settings, options),
-                                        part.run_dir, backend))
+            bar.set_description(f"[{index}/{len(planned)}] {bench.name}")
+            bar.write(f"== [{index}/{len(planned)}] {bench.name} ({bench.spec.task}, protocol "
+                      f"{bench.spec.protocol.name}): {min(len(bench.items), options.limit or len(bench.items))} of "
+                      f"{len(bench.items)} items -> {part.run_dir}", file=sys.stdout)
+            codes.append(execute_target(config, settings, replace(options, bar=bar),
+                                        benchmark_target(part, settings, options), part.run_dir, backend))
     print(f"\n{len(planned)} benchmark record{'s' if len(planned) != 1 else ''} under {options.out_root}; "
           f"`python -m harness table --suite --runs {options.out_root}` tabulates them")
     return max(codes)
+
+
+def suite_bar(planned: Sequence[Planned], options: RunOptions) -> tqdm:
+    """One progress display for the whole suite: every benchmark's items on one bar (its total is
+    unknown for `--retry-failed`, which asks only for the items that failed)."""
+    total = None if options.retry_failed else sum(min(len(p.benchmark.items), options.limit or len(p.benchmark.items))
+                                                  for p in planned)
+    return tqdm(total=total, disable=None if options.progress else True, unit="item", dynamic_ncols=True,
+                desc="suite")
 
 
 def benchmark_target(part: Planned, settings: DataSettings, options: RunOptions) -> Target:
