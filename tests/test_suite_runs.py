@@ -145,3 +145,37 @@ report: {{label: "{EXAMPLE}"}}
     for fmt in ("csv", "latex"):
         rendered = run_cli(["table", "--suite", "--runs", out, "--format", fmt], cli_env)
         assert rendered.returncode == 0 and "no references" in rendered.stdout and "36.22" in rendered.stdout
+
+
+def _segmented_outputs(gold: Path, count: int) -> str:
+    """The first `count` sentences of gold.01 as a word-segmented system would write them: each S
+    line's tokens (the uncorrected input, segmented as the gold is), one sentence a line."""
+    blocks = gold.read_text(encoding="utf-8").split("\n\n")
+    return "".join(block.split("\n")[0][2:] + "\n" for block in blocks[:count])
+
+
+def test_segmented_outputs_are_scored_against_nlpcc18_gold_as_given_and_officially(tmp_path, cli_env,
+                                                                                     shared_data) -> None:
+    """`model.segmented`: the outputs' spaces are the segmentation M2Scorer scores (official: no
+    segmenter of ours stands in for PKUNLP); nothing cleans them away; another benchmark is refused."""
+    outputs = tmp_path / "segmented.txt"
+    outputs.write_text(_segmented_outputs(shared_data / "nlpcc18" / "gold.01", 2000), encoding="utf-8")
+    config = tmp_path / "seg.yaml"
+    config.write_text(f"name: seg\ndataset: nacgec-dev\nmodel: {{backend: stored, segmented: true, predictions: "
+                      f"{{nlpcc18-test: '{outputs}'}}}}\n", encoding="utf-8")
+    out = tmp_path / "runs"
+    result = run(config, out, cli_env, "--benchmarks", "nlpcc18-test", "--limit", "40")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = read_record(out / "seg@nlpcc18-test.limit-40")
+    benchmark = record.metrics.benchmark
+    assert benchmark is not None and benchmark.official
+    assert "tok:given" in benchmark.scorer_signatures["word"] and "protocol:official" in benchmark.scorer_signatures["word"]
+    assert not any("unofficial segmentation" in note for note in benchmark.notes)
+    assert all(" " in line.prediction for line in record.predictions)  # the segmentation is kept
+    assert benchmark.figures["word.tp"] == 0  # the inputs themselves: nothing corrected
+    refused = run(config, out, cli_env, "--benchmarks", "mucgec-dev", "--limit", "5")
+    one_line_error(refused, "model.segmented", "mucgec-dev has no segmented gold")
+    single = tmp_path / "seg-one-file.yaml"
+    single.write_text(f"name: seg1\ndataset: nacgec-dev\nmodel: {{backend: stored, segmented: true, predictions: "
+                      f"'{outputs}'}}\n", encoding="utf-8")
+    one_line_error(run(single, out, cli_env), "model.segmented", "only `run --benchmarks nlpcc18-test`")

@@ -105,6 +105,17 @@ class ModelSpec(_Spec):
     poll_interval: Annotated[Number, Field(gt=0)] = 30.0  # openai-batch: seconds between status checks
     max_batch_requests: Annotated[Int, Field(ge=1)] = 50_000  # openai-batch: the API's per-batch limit
     batch_metadata: dict[Text, Text] = Field(default_factory=dict)  # openai-batch: metadata of each batch
+    # The outputs are words separated by single spaces (segmented by PKUNLP, as NLPCC 2018's gold is):
+    # they are scored as given, not cleaned, and M2Scorer scores them against the gold officially.
+    segmented: Annotated[bool, Strict()] = False
+
+    @model_serializer(mode="wrap")
+    def _without_unset_segmented(self, handler: Any) -> dict[str, Any]:
+        """`segmented` only when a config sets it: a config that leaves it alone keeps its hash."""
+        data = handler(self)
+        if "segmented" not in self.model_fields_set:
+            data.pop("segmented", None)
+        return data
 
     @field_validator("params")
     @classmethod

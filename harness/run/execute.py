@@ -146,6 +146,10 @@ def execute(config: RunConfig, settings: DataSettings, options: RunOptions) -> i
     if isinstance(config.model.predictions, dict):
         raise HarnessError("model.predictions: a mapping of benchmark -> file is for `run --benchmarks`; a run of "
                            "the config's dataset takes one file", config.path)
+    if config.model.segmented:
+        raise HarnessError("model.segmented: segmented outputs are scored against a segmented gold, which only "
+                           "`run --benchmarks nlpcc18-test` has; a run of the config's dataset segments itself",
+                           config.path)
     dataset = load_dataset(config.dataset, settings, config.path)
     check_limit(options)
     if not dataset.items:
@@ -298,7 +302,8 @@ def clean_results(config: RunConfig, results: Sequence[ItemResult], prompt: Prom
         response = result.response
         cleaned: Cleaned | None = None
         if response is not None:
-            cleaned = clean(response.text, result.source, rules, prompt_texts)
+            cleaned = (as_given(response.text) if config.model.segmented
+                       else clean(response.text, result.source, rules, prompt_texts))
             cleaned_all.append(cleaned)
             response = response.model_copy(update={"latency": round(response.latency, 4)})
         lines.append(PredictionLine(id=result.id, source=result.source, response=response, error=result.error,
@@ -308,6 +313,13 @@ def clean_results(config: RunConfig, results: Sequence[ItemResult], prompt: Prom
     counts = summarise(cleaned_all)
     summary = CleaningSummary(total=counts.pop("total"), changed=counts.pop("changed"), flags=counts)
     return Cleaning(lines, summary)
+
+
+def as_given(text: str) -> Cleaned:
+    """A segmented output (`model.segmented`) as its system wrote it: only the line end and outer
+    whitespace go; the spaces between its words are the segmentation M2Scorer scores."""
+    prediction = " ".join(text.split())
+    return Cleaned(prediction, ("whitespace",) if prediction != text else ())
 
 
 def _prompt_texts(prompt: PromptSpec) -> list[str]:

@@ -45,6 +45,10 @@ class Planned:
     model: ModelSpec
 
 
+# The protocol step that scores word-segmented outputs against a segmented gold as given (M2Scorer on gold.01).
+SEGMENTED_GOLD = "m2scorer-gold"
+
+
 def suite_folder(config: RunConfig, benchmark: Benchmark, limit: int | None) -> str:
     """`<config name>@<benchmark>`, with `.limit-N` for a partial run (harness.record.store.folder_name)."""
     return record.folder_name(f"{config.name}{SEPARATOR}{benchmark.name}", limit, len(benchmark.items))
@@ -72,6 +76,9 @@ def plan(config: RunConfig, settings: DataSettings, options: RunOptions, names: 
         benchmark = load_benchmark(name, settings, progress=options.progress)
         if not benchmark.items:
             raise HarnessError(f"benchmark {name} has no items to run")
+        if config.model.segmented and SEGMENTED_GOLD not in benchmark.spec.protocol.scorers:
+            raise HarnessError(f"model.segmented: {name} has no segmented gold to score segmented outputs against "
+                               f"(nlpcc18-test has); run the segmented outputs on their own", config.path)
         planned.append(Planned(benchmark, options.out_root / suite_folder(config, benchmark, options.limit),
                                config.prompt_for(benchmark.spec.task), model_for(config, name, len(names))))
     return planned
@@ -126,7 +133,7 @@ def benchmark_target(part: Planned, settings: DataSettings, options: RunOptions)
     benchmark = part.benchmark
 
     def score(ids: Sequence[str], hypotheses: Sequence[str], failed: int) -> Scored:
-        return benchmark_scored(benchmark, ids, hypotheses, failed, settings, options)
+        return benchmark_scored(benchmark, ids, hypotheses, failed, settings, options, part.model.segmented)
 
     path = " + ".join(str(f.path) for f in benchmark.files)
     return Target(benchmark.name, path, benchmark.sha256, benchmark.items, part.prompt, score)
@@ -142,7 +149,7 @@ def _head(benchmark: Benchmark, ids: Sequence[str]) -> Benchmark:
 
 
 def benchmark_scored(benchmark: Benchmark, ids: Sequence[str], hypotheses: Sequence[str], failed: int,
-                     settings: DataSettings, options: RunOptions) -> Scored:
+                     settings: DataSettings, options: RunOptions, segmented: bool = False) -> Scored:
     """The record's metrics and sentence lines of a benchmark run: the protocol's figures (and the
     one scorer's char/word levels, per sentence), or for an inputs-only split its submission file."""
     part = _head(benchmark, ids)
@@ -151,7 +158,8 @@ def benchmark_scored(benchmark: Benchmark, ids: Sequence[str], hypotheses: Seque
         return inputs_only(part, hypotheses, failed, complete)
     print(f"scoring {len(hypotheses)} predictions ({benchmark.name}: protocol {benchmark.spec.protocol.name})",
           file=sys.stderr, flush=True)
-    score = score_benchmark(part, list(hypotheses), settings, jobs=options.jobs, progress=options.progress)
+    score = score_benchmark(part, list(hypotheses), settings, presegmented=segmented, jobs=options.jobs,
+                            progress=options.progress)
     levels = {level: spread(value, score.scored, len(ids)) for level, value in score.level_scores.items()}
     score_set = ScoreSet(levels)
     data = {**{level: value.as_json() for level, value in levels.items()}, "items": len(ids), "failed": failed,
