@@ -1,8 +1,10 @@
-"""Reading user text files line by line, with errors that name the file and line."""
+"""Reading user text files (whole, by line, or as JSON), with errors that name the file and line."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from harness.core.errors import HarnessError
 
@@ -35,3 +37,16 @@ def read_lines(path: str | Path) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def parse_json(text: str, path: str | Path) -> Any:
+    """The JSON value of a file's text; invalid JSON is one error naming the file and line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HarnessError(f"invalid JSON: {error.msg}", Path(path), error.lineno) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """The file's JSON value (UTF-8, as `read_text` reads it)."""
+    return parse_json(read_text(path), path)

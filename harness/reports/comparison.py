@@ -10,7 +10,6 @@ paired differences from `metrics.overcorrection` over the same resamples as F0.5
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from harness.core.errors import HarnessError
+from harness.core.textfile import read_json
 from harness.data.datasets import manifest_sha256
 from harness.data.manifest import DataSettings, load_manifest, resolve
 from harness.record.models import RunRecord
@@ -191,7 +191,7 @@ def load_error_types(path: str | Path) -> dict[str, str]:
     """NaCGEC's `nacgec_all_type.json` (a JSON list of {source, target[], error_type}) as a map
     from the source without whitespace to its error type."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, list):
         raise HarnessError("expected a JSON list of {source, target, error_type} records", path)
     out: dict[str, str] = {}
@@ -205,19 +205,6 @@ def load_error_types(path: str | Path) -> dict[str, str]:
             raise HarnessError(f"record {number}: source listed with two error types "
                                f"({previous} and {record['error_type']})", path)
     return out
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HarnessError("no such file", path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise HarnessError(f"cannot read: {error}", path) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ so a pair whose source and target differ in length is an error naming its line o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.benchmarks.gold import Gold, Loaded
 from harness.core.errors import HarnessError
-from harness.core.textfile import read_lines, read_text
+from harness.core.textfile import parse_json, read_lines, read_text
 from harness.data.datasets import Item
 
 
@@ -50,10 +49,7 @@ def _record_line(text: str, index: int) -> int | None:
 def load_csc_json(paths: dict[str, Path]) -> Loaded:
     path = paths["pairs"]
     text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
+    data = parse_json(text, path)
     if not isinstance(data, list) or not data:
         raise HarnessError("expected a JSON list of {src, tgt} records", path)
     pairs: list[tuple[str, str]] = []

@@ -11,7 +11,7 @@ from typing import Any
 from harness.benchmarks import fcgec_operations
 from harness.benchmarks.gold import Gold, Loaded
 from harness.core.errors import HarnessError
-from harness.core.textfile import read_text
+from harness.core.textfile import parse_json, read_text
 from harness.data.datasets import Item
 
 
@@ -42,10 +42,7 @@ def load_fcgec(paths: dict[str, Path], upstream: bool = False) -> Loaded:
     fix; never the default)."""
     path = paths["records"]
     text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"invalid JSON: {error.msg}", path, error.lineno) from None
+    data = parse_json(text, path)
     if not isinstance(data, dict) or not data:
         raise HarnessError("expected a JSON object of records keyed by id", path)
     expand = fcgec_operations.expand_upstream if upstream else fcgec_operations.expand
