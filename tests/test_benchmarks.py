@@ -4,6 +4,7 @@ example prediction, malformed files refused in one error, `cite`, `list` and the
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -65,6 +66,50 @@ def test_every_published_rows_file_reads_and_names_split_protocol_and_source() -
         rows = reported_rows(spec)
         assert len({row.model for row in rows}) >= 1, name
         assert all(row.split and row.protocol and row.source for row in rows)
+
+
+# MuCGEC dev: papers report the test set; the example prediction is the one published figure.
+ONE_PUBLISHED_MODEL = {"mucgec-dev"}
+
+
+def test_two_published_models_per_benchmark_where_numbers_are_published() -> None:
+    for name, spec in load_registry().benchmarks.items():
+        if spec.reported is None or spec.reported.format != "rows":
+            continue
+        models = {row.model for row in reported_rows(spec)}
+        assert len(models) >= (1 if name in ONE_PUBLISHED_MODEL else 2), (name, models)
+
+
+def _printed_triples(path: Path):
+    """(P, R, F, beta, F's row) as printed, for each model/split/protocol/level of a rows file."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            prefix, _, last = row["metric"].rpartition(".")
+            groups.setdefault((row["model"], row["split"], row["protocol"], prefix), {})[last] = row
+    for key, metrics in groups.items():
+        for name, beta in (("f1", 1.0), ("f05", 0.5)):
+            if {"p", "r", name} <= metrics.keys():
+                yield key, metrics["p"], metrics["r"], metrics[name], beta
+
+
+def test_published_precision_recall_and_f_agree_unless_the_row_says_the_source_misprints() -> None:
+    """A transcription check: an F printed beside its P and R must follow from them to the printed
+    precision (two units of the last decimal); where the source itself disagrees, the F row keeps
+    the printed value and its note says "as printed"."""
+    checked = flagged = 0
+    for spec in load_registry().benchmarks.values():
+        if spec.reported is None or spec.reported.format != "rows":
+            continue
+        for key, p_row, r_row, f_row, beta in _printed_triples(DEFAULT_REGISTRY_PATH.parent / spec.reported.file):
+            p, r, f = (float(row["value"]) for row in (p_row, r_row, f_row))
+            decimals = max(len(row["value"].partition(".")[2]) for row in (p_row, r_row, f_row))
+            implied = (1 + beta**2) * p * r / (beta**2 * p + r) if p + r else 0.0
+            checked += 1
+            if abs(implied - f) > 2 * 10**-decimals:
+                assert "as printed" in f_row["note"], (spec.reported.file, key, p, r, f, round(implied, 3))
+                flagged += 1
+    assert checked > 40 and flagged == 2  # LM-Combiner's BART baseline F0.5 and SpellGCN's SIGHAN 15 C-F
 
 
 def _registry_with(tmp_path: Path, name: str, change: dict) -> Path:
