@@ -189,6 +189,9 @@ def test_the_suite_places_each_run_by_data_sha256_and_protocol(suite_runs: Path)
     notes = " ".join(table.notes)
     assert "other@fcgec-valid" in notes and "not the same data" in notes and "cccccccccccc" in notes
     assert "proto@fcgec-valid" in notes and "protocol fcgec-upstream" in notes
+    # A plain NaCGEC dev run left out of a table without NaCGEC dev is said to be so, not to hold no benchmark.
+    narrow = " ".join(build_suite(suite_runs, ["mucgec-dev"]).notes)
+    assert "llm (" in narrow and "none of this table's benchmarks" in narrow
 
 
 def test_the_suite_footnotes_partial_unofficial_and_other_protocols(suite_runs: Path) -> None:

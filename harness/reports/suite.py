@@ -147,7 +147,8 @@ def _match(run: RunRecord, columns: dict[str, Column]) -> tuple[Column | None, s
         return column, None
     found = next((c for c in columns.values() if c.sha256 == run.dataset.sha256), None)
     if found is None:
-        return None, f"{where}: it scored {run.dataset.path} (sha256 {run.dataset.sha256[:12]}), no benchmark's data"
+        return None, (f"{where}: it scored {run.dataset.path} (sha256 {run.dataset.sha256[:12]}), the data of "
+                      "none of this table's benchmarks")
     if found.protocol != "nlpcc2023" or run.metrics.nlpcc2023 is None:
         return None, f"{where}: it scored {found.name}'s data, but not by its protocol {found.protocol}"
     return found, None
