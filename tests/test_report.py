@@ -159,6 +159,19 @@ def test_two_runs_are_paired_and_their_differing_sentences_counted(shared_data, 
     assert {row.name for row in report.pairs[0].rows} >= {"f0.5-char", "over_correction_share", "fp_per_100_chars"}
 
 
+def test_the_page_sends_the_dataset_once_for_all_runs(shared_data, tmp_path) -> None:
+    from harness.reports.html.render import payload
+
+    a = hand_built_inputs("a")
+    b = hand_built_inputs("b", hypotheses=[r[0] for r in HAND_BUILT])
+    data = payload(build_report([a, b], settings_for(shared_data, tmp_path), levels=("char",), bootstrap=0))
+    assert [s["source"] for s in data["sentences"]] == [r[0] for r in HAND_BUILT]
+    assert [s["refs"] for s in data["sentences"]] == [r[2] for r in HAND_BUILT]
+    for run in data["runs"]:
+        assert all(set(s) & {"source", "id", "refs", "own"} == set() for s in run["sentences"])
+        assert [s["ref"] for s in run["sentences"]] == [0, 0, 0, 0, 0, 0, None, 0]  # 无法标注: not scored
+
+
 def test_given_char_counts_that_the_scorer_does_not_find_are_refused(shared_data, tmp_path) -> None:
     from harness.reports.html.build import LevelScores
     from metrics.score import SentenceScore

@@ -174,3 +174,31 @@ def test_a_hostile_prediction_shows_as_text_and_runs_nothing(browser, report_fil
     assert browser.execute_script("return window.__alerts") == []
     assert expected_conditions.alert_is_present()(browser) is False
     assert _console_errors(browser) == []
+
+
+def test_two_runs_side_by_side_get_back_the_dataset_sent_once(browser, shared_data, tmp_path) -> None:
+    """The page sends the sources and references once for all runs; each run's view must still
+    show the sentence's id, source, and its chosen and other references."""
+    from selenium.webdriver.common.by import By
+
+    from harness.reports.html.build import build_report
+    from harness.reports.html.render import render
+
+    a = hand_built_inputs("a", REPEAT)
+    b = hand_built_inputs("b", REPEAT, hypotheses=[row[0] for row in HAND_BUILT] * REPEAT)
+    report = build_report([a, b], settings_for(shared_data, tmp_path / "cache"), levels=("char",), bootstrap=20)
+    path = tmp_path / "two.html"
+    path.write_text(render(report), encoding="utf-8")
+    _open(browser, path)
+    _search(browser, "我走得很慢", REPEAT)  # only in the partly fixed sentence's reference
+    row = browser.find_element(By.CSS_SELECTOR, "#sentences article.sentence")
+    assert row.find_element(By.CSS_SELECTOR, ".sid").text == "#s4"
+    assert "他跑的很快，我走的很慢。" in row.find_element(By.CSS_SELECTOR, ".summary").text
+    row.find_element(By.CSS_SELECTOR, "button.sentence-head").click()
+    runs = _wait(browser, lambda d: row.find_elements(By.CSS_SELECTOR, ".details .run-details"), "no details opened")
+    assert [r.find_element(By.CSS_SELECTOR, "h4").text for r in runs] == ["a", "b"]
+    for view in runs:
+        lines = {line.find_element(By.CSS_SELECTOR, ".who").text: line.find_element(By.CSS_SELECTOR, ".text").text
+                 for line in view.find_elements(By.CSS_SELECTOR, ".line")}
+        assert lines["chosen reference"] == "他跑得很快，我走得很慢。" and "other reference" not in lines
+    assert _console_errors(browser) == []

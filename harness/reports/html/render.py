@@ -43,25 +43,40 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def _sentence_json(s: SentenceView) -> dict[str, Any]:
-    """One sentence for the script. Repeats are left out (NaCGEC test's page is a third
-    smaller): `aligned` only when whitespace was removed, `raw` only when it differs from the
-    hypothesis (null: none recorded), `others` the references other than the chosen one."""
-    out = {"i": s.index, "id": s.id, "source": s.source, "hyp": s.hypothesis, "ref": s.reference,
-           "others": [r for r in s.references if r != s.reference], "flags": list(s.flags), "error": s.error,
-           "outcome": s.outcome, "counts": {level: list(c) for level, c in s.counts.items()},
-           "marks": [[m.kind, m.start, m.end, m.source_text, m.correction, "/".join(m.types)] for m in s.marks]}
+def _dataset_json(s: SentenceView) -> dict[str, Any]:
+    """What every run of a page shares about a sentence (runs are over one dataset): id, source,
+    references, and `aligned` only when whitespace was removed."""
+    out = {"id": s.id, "source": s.source, "refs": list(s.references)}
     if s.aligned_source != s.source:
         out["aligned"] = s.aligned_source
+    return out
+
+
+def _sentence_json(s: SentenceView, shared: dict[str, Any]) -> dict[str, Any]:
+    """One run's view of a sentence for the script; repeats are left out (two runs of NaCGEC test:
+    the dataset once, not once per run). `ref` is the index of the chosen reference in `refs`
+    (null: not scored), `raw` only when it differs from the hypothesis (null: none recorded); a
+    sentence whose dataset fields differ from the shared ones carries its own."""
+    own = _dataset_json(s)
+    refs = own["refs"]
+    out = {"hyp": s.hypothesis, "flags": list(s.flags), "error": s.error, "outcome": s.outcome,
+           "ref": None if s.reference is None else refs.index(s.reference) if s.reference in refs else s.reference,
+           "counts": {level: list(c) for level, c in s.counts.items()},
+           "marks": [[m.kind, m.start, m.end, m.source_text, m.correction, "/".join(m.types)] for m in s.marks]}
+    if own != shared:
+        out["own"] = own
     if s.raw != s.hypothesis:
         out["raw"] = s.raw
     return out
 
 
 def payload(report: ReportView) -> dict[str, Any]:
-    """What the sentence browser needs, and no more: runs' sentences and the outcome names."""
-    return {"outcomes": list(OUTCOMES),
-            "runs": [{"name": run.identity.run, "sentences": [_sentence_json(s) for s in run.sentences]}
+    """What the sentence browser needs, and no more: the dataset's sentences once, each run's view
+    of them, and the outcome names."""
+    shared = [_dataset_json(s) for s in report.runs[0].sentences] if report.runs else []
+    return {"outcomes": list(OUTCOMES), "sentences": shared,
+            "runs": [{"name": run.identity.run,
+                      "sentences": [_sentence_json(s, shared[k]) for k, s in enumerate(run.sentences)]}
                      for run in report.runs]}
 
 

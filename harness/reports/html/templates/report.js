@@ -5,6 +5,16 @@
 {  // a block, not a function: every name stays out of the page's global scope
   const DATA = JSON.parse(document.getElementById("report-data").textContent);
   const RUNS = DATA.runs;
+  // Each run's sentence gets the dataset's fields back (sent once for all runs): id, source,
+  // aligned source, the chosen reference (sent as an index) and the other references.
+  RUNS.forEach((run) => run.sentences.forEach((s, i) => {
+    const base = s.own || DATA.sentences[i];
+    s.id = base.id;
+    s.source = base.source;
+    if (base.aligned !== undefined) s.aligned = base.aligned;
+    if (typeof s.ref === "number") s.ref = base.refs[s.ref];
+    s.others = base.refs.filter((r) => r !== s.ref);
+  }));
   const N = RUNS.length ? RUNS[0].sentences.length : 0;
   const OPERATIONS = ["M", "R", "S", "W"];
   const KINDS = { tp: "tp", fp: "fp", missed: "missed" };
