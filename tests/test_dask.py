@@ -50,6 +50,21 @@ def test_scoring_on_dask_gives_the_local_counts_and_m2(scheduler, golden, cli_en
             "hyp.", "hyp.mix.")).read_bytes()
 
 
+def test_word_level_on_dask_segments_there_and_gives_the_local_counts(scheduler, golden, cli_env, tmp_path):
+    hyp = golden / "hyp.mix.txt"
+    runs = {}
+    for where, extra in (("dask", ["--dask", scheduler]), ("local", ["--jobs", "2"])):
+        result = run_cli(["score", "--hyp", hyp, "--ref", "nacgec-dev", "--level", "word", "--json", "--no-cache",
+                          *extra], cli_env)  # no cache: every sentence is segmented, there or here
+        assert result.returncode == 0, result.stderr
+        runs[where] = json.loads(result.stdout)
+    assert runs["dask"] == runs["local"]
+    gold = json.loads((golden / "scores.json").read_text(encoding="utf-8"))["mix"]["word_maxmatch_thulac"]
+    word = runs["dask"]["word"]
+    assert (word["tp"], word["tp"] + word["fp"], word["tp"] + word["fn"]) == (
+        gold["correct_edits"], gold["proposed_edits"], gold["gold_edits"])
+
+
 def test_an_unreachable_scheduler_is_a_harness_error():
     from harness.core.errors import HarnessError
     from harness.scoring.executor import dask_executor

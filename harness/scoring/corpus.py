@@ -237,11 +237,11 @@ def cached_reference_blocks(scorer: ChERRANT, sources: Sequence[str], references
 
 
 def build_scorers(options: ScoringOptions, settings: DataSettings, sentences: Iterable[str] = (),
-                  cache_dir: Path | None = None, jobs: int | None = None,
-                  progress: bool = False) -> dict[str, ChERRANT | MaxMatch]:
+                  cache_dir: Path | None = None, jobs: int | None = None, progress: bool = False,
+                  executor: Executor | None = None) -> dict[str, ChERRANT | MaxMatch]:
     """The scorer of each of `options.levels`, resources loaded once. `sentences`: everything
     the word level will tokenise (sources, references, hypotheses), segmented now in one
-    cached, parallel batch."""
+    cached, parallel batch (on `executor` when given)."""
     levels = options.levels
     texts = LexiconTexts.load(settings, char_meta="word" in levels)
     lexicon = texts.lexicon()
@@ -250,7 +250,8 @@ def build_scorers(options: ScoringOptions, settings: DataSettings, sentences: It
     if "char" in levels:
         scorers["char"] = ChERRANT(lexicon, **settings_of)
     if "word" in levels:
-        tagged = segment_all((s for s in sentences if s), options.segmenter, cache_dir, jobs, progress)
+        tagged = segment_all((s for s in sentences if s), options.segmenter, cache_dir, jobs, progress,
+                             executor)
         words = ChERRANT(lexicon, PretaggedTokenizer(tagged, options.segmenter), texts.spelling(), **settings_of)
         scorers["word"] = (MaxMatch(words, options.beta, options.max_unchanged_words)
                            if options.word_scorer == "maxmatch" else words)
@@ -367,7 +368,7 @@ def score_with_gold(hypotheses: Sequence[str], gold_path: Path, settings: DataSe
     cache_dir = settings.cache_dir if use_cache else None
     sentences = {remove_whitespace(h) for h in hypotheses}
     word = replace(options, levels=("word",), word_scorer="maxmatch")
-    scorer = build_scorers(word, settings, sentences, cache_dir, jobs)["word"]
+    scorer = build_scorers(word, settings, sentences, cache_dir, jobs, executor=executor)["word"]
     sources = ["".join(g.source) for g in gold]
     with Workers(scorer.aligner, jobs, executor=executor) as pool:
         score = scorer.corpus_score(sources, hypotheses, None, gold=gold,
@@ -395,7 +396,7 @@ def score_levels(sources: Sequence[str], hypotheses: Sequence[str] | None,
     sentences: set[str] = set()
     if "word" in levels:
         sentences = word_sentences([*sources, *(reference_sources or ())], hypotheses, references, options.t2s)
-    scorers = build_scorers(options, settings, sentences, cache_dir, jobs, progress)
+    scorers = build_scorers(options, settings, sentences, cache_dir, jobs, progress, executor)
     return ScoreSet({level: score_with(scorer, sources, hypotheses, references, reference_sources,
                                        reference_blocks if level == "char" else None,
                                        hypothesis_blocks if level == "char" else None, cache_dir, jobs, progress,
