@@ -1,8 +1,9 @@
-"""Input normalisation before tokenising: whitespace removed everywhere, OpenCC t2s on targets."""
+"""Input normalisation before tokenising: whitespace removed everywhere, t2s on targets (as
+ChERRANT converts them: metrics.zh.t2s)."""
 
 from __future__ import annotations
 
-import opencc
+from metrics.zh.t2s import T2S
 
 
 def remove_whitespace(text: str) -> str:
@@ -14,7 +15,7 @@ class TargetNormaliser:
 
     def __init__(self, convert: bool = True) -> None:
         self.convert = convert
-        self._converter = opencc.OpenCC("t2s") if convert else None
+        self._converter = T2S() if convert else None
         self._memo: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:

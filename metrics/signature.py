@@ -2,7 +2,7 @@
 `Signature` it writes, as sacreBLEU does.
 
 A signature is a record of fields. It is rendered as the familiar string
-(`level:char|method:cherrant|nrefs:1-4|tok:char|t2s:opencc-1.4.2-t2s|...|version:cgec-harness-0.1.0`)
+(`level:char|method:cherrant|nrefs:1-4|tok:char|t2s:opencc-1.1.2-t2s|...|version:cgec-harness-0.1.0`)
 for display, stored as fields (`to_json`) beside that string, and read back from either.
 Two scores are comparable when the fields that change numbers agree (`Signature.differences`):
 the harness version that wrote them is not one of those fields.
@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from metrics import __version__
 from metrics.options import DEFAULT_BETA, DEFAULT_MAX_UNCHANGED, EDIT_SELECTIONS, EVAL_MODES
+from metrics.zh.t2s import NAME as T2S_NAME
 
 # Bump when a change to extraction changes M2 output, so that cached reference M2s are not reused.
 EXTRACTION_REVISION = 1
@@ -237,7 +238,7 @@ class Recipe:
 
     def _conversion(self) -> str:
         uses_t2s = self.t2s and self.method == "cherrant"
-        return f"opencc-{package_version('opencc')}-t2s" if uses_t2s else "none"
+        return T2S_NAME if uses_t2s else "none"
 
     def signature(self, reference_counts: Sequence[int]) -> Signature:
         """The signature of a score by this recipe over sentences with these reference counts."""
@@ -256,4 +257,5 @@ class Recipe:
         return "|".join([f"level:{self.level}", f"tok:{self.tok}", f"t2s:{self.t2s}",
                          f"spell:{self.spell if self.level == 'word' else 'none'}",
                          f"revision:{EXTRACTION_REVISION}", f"harness:{__version__}",
-                         f"pypinyin:{package_version('pypinyin')}", f"opencc:{package_version('opencc')}"])
+                         f"pypinyin:{package_version('pypinyin')}", f"t2s:{T2S_NAME}",
+                         f"opencc:{package_version('opencc')}"])

@@ -17,7 +17,7 @@ from harness.core.errors import HarnessError
 from harness.scoring.signature import follows, signature_differences
 from metrics.signature import Recipe, Signature, SignatureError
 
-README_SIGNATURE = ("level:char|method:cherrant|nrefs:1-4|tok:char|t2s:opencc-1.4.2-t2s|readings:pypinyin-0.55.0|"
+README_SIGNATURE = ("level:char|method:cherrant|nrefs:1-4|tok:char|t2s:opencc-1.1.2-t2s|readings:pypinyin-0.55.0|"
                     "version:cgec-harness-0.1.0")
 WORD_SIGNATURE = ("level:word|method:maxmatch|nrefs:1-4|tok:thulac-0.2.2-pos|t2s:none|max_unchanged:2|"
                   "protocol:official-nlpcc2023|version:cgec-harness-0.1.0")
@@ -97,7 +97,7 @@ def test_follows_needs_the_protocol_and_its_options():
     assert follows(WORD_SIGNATURE, "word", "maxmatch", "thulac")
     assert not follows(WORD_SIGNATURE, "word", "maxmatch", "jieba")
     assert not follows(README_SIGNATURE.replace("|version", "|beta:1|version"), "char", "cherrant")
-    assert not follows(README_SIGNATURE.replace("t2s:opencc-1.4.2-t2s", "t2s:none"), "char", "cherrant")
+    assert not follows(README_SIGNATURE.replace("t2s:opencc-1.1.2-t2s", "t2s:none"), "char", "cherrant")
     assert follows("level:char|method:cherrant", "char", "cherrant")  # fields not stated are not held against it
 
 
