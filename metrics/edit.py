@@ -22,8 +22,24 @@ class Edit:
 
     @property
     def key(self) -> tuple[int, int, str]:
-        """How ChERRANT's compare identifies an edit: span and correction without spaces."""
-        return (self.start, self.end, "".join(self.correction) if self.correction else "-NONE-")
+        """How ChERRANT's compare identifies an edit: span and the correction field of its M2
+        line as read back (`read_correction_field`), spaces removed."""
+        return (self.start, self.end, read_correction_field(self.correction).replace(" ", ""))
+
+
+def written_correction(correction: tuple[str, ...]) -> str:
+    """The correction field of an M2 edit line as ChERRANT writes it: the tokens joined by
+    spaces, `-NONE-` for none (a deletion, noop or NA)."""
+    return " ".join(correction) if correction else "-NONE-"
+
+
+def read_correction_field(correction: tuple[str, ...]) -> str:
+    """The correction field as the scorers that read M2 edit lines get it back: ChERRANT's
+    compare and M2Scorer split the whole line on `|||` and take field 2, so the field ends at
+    the first `|||` of the written text followed by the line's own `|||REQUIRED...`. A
+    correction with a `|` in it is cut (`|` reads back as "", `好 |` as `好 `), on the
+    hypothesis and reference side alike: this is what they compare, not the correction."""
+    return (written_correction(correction) + "|||").partition("|||")[0]
 
 
 @dataclass(frozen=True)

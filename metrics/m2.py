@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from metrics.edit import NOOP, NOT_ANNOTATABLE, NOT_ANNOTATABLE_TEXT, Annotation, Block, Edit
+from metrics.edit import NOOP, NOT_ANNOTATABLE, NOT_ANNOTATABLE_TEXT, Annotation, Block, Edit, written_correction
 
 
 class M2FormatError(ValueError):
@@ -17,7 +17,7 @@ class M2FormatError(ValueError):
 
 
 def edit_line(edit: Edit) -> str:
-    correction = " ".join(edit.correction) if edit.correction else "-NONE-"
+    correction = written_correction(edit.correction)
     return f"A {edit.start} {edit.end}|||{edit.type}|||{correction}|||REQUIRED|||-NONE-|||{edit.annotator}"
 
 
@@ -87,8 +87,23 @@ def parse_edit(line: str, line_number: int) -> Edit:
         raise M2FormatError(f"edit line has an empty type: {line!r}", line_number)
     if (start, end) != (-1, -1) and not 0 <= start <= end:
         raise M2FormatError(f"edit span {start} {end} is reversed or negative: {line!r}", line_number)
-    correction = () if fields[2] == "-NONE-" else tuple(fields[2].split())
+    written = _written_correction_field(line[2:], fields)
+    correction = () if written == "-NONE-" else tuple(written.split(" "))
     return Edit(start, end, fields[1], correction, annotator)
+
+
+def _written_correction_field(body: str, fields: list[str]) -> str:
+    """The correction field of an edit line as it was written, so that `edit_line` gives the
+    line back and `Edit.key` reads it as ChERRANT does: a correction with a `|` in it shifts
+    the `split("|||")` fields (`好 |` + `|||REQUIRED` splits as `好 `, `|REQUIRED`), so in a
+    line of six or more fields the correction is all between the type's `|||` and the last
+    three fields' (REQUIRED, -NONE-, annotator); in a shorter line it is field 2."""
+    if len(fields) < 6:
+        return fields[2]
+    written = body.split("|||", 2)[2]
+    for _ in range(3):
+        written = written.rpartition("|||")[0]
+    return written
 
 
 def _raw_blocks(text: str) -> Iterator[tuple[int, tuple[str, ...], list[tuple[int, str]]]]:

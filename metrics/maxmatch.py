@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metrics.edit import NOOP, NOT_ANNOTATABLE, Block
+from metrics.edit import NOOP, NOT_ANNOTATABLE, Block, read_correction_field
 
 EPSILON = 0.001  # weight added to an arc that is not a gold edit
 _SCALE = 1000  # weights in exact thousandths: 1 -> 1000, 1 + EPSILON -> 1001
@@ -175,7 +175,7 @@ def gold_from_blocks(blocks: Iterable[Block]) -> list[GoldSentence]:
                 if edit.type in (NOOP, NOT_ANNOTATABLE) or not (0 <= edit.start <= len(source)
                                                                  and 0 <= edit.end <= len(source)):
                     continue
-                text = " ".join(edit.correction) if edit.correction else "-NONE-"
+                text = read_correction_field(edit.correction)  # the field as M2Scorer reads it
                 corrections = tuple("" if c == "-NONE-" else c.strip() for c in text.split("||"))
                 kept.append(GoldEdit(edit.start, edit.end, " ".join(source[edit.start:edit.end]), corrections))
         ids = sorted(per_annotator) or [0]

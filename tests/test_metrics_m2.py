@@ -6,7 +6,9 @@ import pytest
 
 from metrics.compare import block_edits
 from metrics.edit import Annotation, Block, Edit
-from metrics.m2 import M2FormatError, M2Sentence, format_block, format_blocks, maxmatch_gold, read_blocks, read_m2
+from metrics.m2 import (
+    M2FormatError, M2Sentence, edit_line, format_block, format_blocks, maxmatch_gold, read_blocks, read_m2,
+)
 from metrics.maxmatch import gold_from_blocks, parse_gold_m2
 
 SOURCE = ("我", "很", "高", "兴")
@@ -212,3 +214,79 @@ def test_read_blocks_reports_a_bad_t_line_with_its_line():
 def test_maxmatch_gold_from_blocks_equals_reading_the_rebuilt_gold_text(name, golden):
     text = (golden / name).read_text(encoding="utf-8")
     assert gold_from_blocks(read_blocks(text)) == parse_gold_m2(maxmatch_gold(text))
+
+
+# --- corrections with a '|' in them ------------------------------------------------------------
+# ChERRANT's compare (simplify_edits) and M2Scorer (load_annotation) read an edit line with
+# `split("|||")` and take field 2: a correction with a `|` in it is cut on both sides. What the
+# harness compares must be what they read back, whether the edit comes straight from the
+# aligner or from a reference M2 read back from the cache.
+
+PIPE_CORRECTIONS = [("|",), ("|", "|"), ("好", "|"), ("|", "好"), ("学", "|||", "校"), ("好", "||"), ("｜",)]
+
+
+def cherrant_reads(line: str) -> str:
+    """compare_m2_for_evaluation.simplify_edits: `cor = edit[2].replace(" ", "")`."""
+    return line[2:].split("|||")[2].replace(" ", "")
+
+
+def m2scorer_reads(line: str) -> tuple[str, ...]:
+    """m2scorer.load_annotation: `fields[2].split('||')`, stripped, -NONE- meaning ''."""
+    return tuple(c.strip() if c != "-NONE-" else "" for c in line.split("|||")[2].split("||"))
+
+
+@pytest.mark.parametrize("correction", PIPE_CORRECTIONS)
+def test_edit_key_is_what_cherrant_reads_back_from_its_line(correction):
+    edit = Edit(3, 3, "M", correction, 0)
+    assert edit.key == (3, 3, cherrant_reads(edit_line(edit)))
+
+
+def test_a_lone_bar_reads_back_empty_and_a_trailing_bar_is_cut():
+    assert edit_line(Edit(3, 3, "M", ("|",), 0)) == "A 3 3|||M|||||||REQUIRED|||-NONE-|||0"
+    assert Edit(3, 3, "M", ("|",), 0).key == (3, 3, "")
+    assert Edit(3, 3, "M", ("好", "|"), 0).key == (3, 3, "好")
+    assert Edit(3, 3, "M", ("|", "|"), 0).key == (3, 3, "|")
+
+
+@pytest.mark.parametrize("correction", PIPE_CORRECTIONS)
+def test_an_edit_line_with_bars_reads_back_as_the_same_edit(correction):
+    edit = Edit(2, 3, "S", correction, 1)
+    block = Block(("我", "们", "去", "学", "校"), (Annotation(1, ("x",), ((edit,),)),))
+    text = format_block(block)
+    assert read_m2(text)[0].edits == (edit,)
+    assert format_blocks(read_blocks(text)) == text
+
+
+def test_maxmatch_gold_corrections_are_what_m2scorer_reads_back():
+    edits = tuple(Edit(i, i, "M", c, 0) for i, c in enumerate(PIPE_CORRECTIONS))
+    block = Block(("我", "们", "去", "学", "校", "。", "了"), (Annotation(0, ("x",), (edits,)),))
+    gold = gold_from_blocks([block])[0].annotators[0]
+    assert [g.corrections for g in gold] == [m2scorer_reads(edit_line(e)) for e in edits]
+    assert gold == gold_from_blocks(read_blocks(format_block(block)))[0].annotators[0]
+
+
+# Expected counts are ChERRANT's (MuCGEC @3922193, parallel_to_m2.py + compare_m2_for_evaluation.py)
+# and M2Scorer's (on the harness' THULAC hypotheses and gold), run on these sentences.
+PIPE_CASES = {  # source, reference, hypothesis -> (level, word scorer) -> (tp, fp, fn)
+    "bar-vs-two-bars": (("我们去学校。", "我们去||学校。", "我们去|学校。"),
+                        {("char", None): (0, 1, 1), ("word", "cherrant"): (1, 0, 0), ("word", "maxmatch"): (0, 1, 1)}),
+    "trailing-bar-cut": (("我们去学校。", "我们去好|学校。", "我们去好学校。"),
+                         {("char", None): (1, 0, 0), ("word", "cherrant"): (1, 0, 0), ("word", "maxmatch"): (1, 0, 0)}),
+}
+
+
+@pytest.mark.parametrize("level,word_scorer", [("char", None), ("word", "cherrant"), ("word", "maxmatch")])
+@pytest.mark.parametrize("case", sorted(PIPE_CASES))
+def test_bar_corrections_score_as_the_reference_scorers_cold_and_warm(case, level, word_scorer, shared_data, tmp_path):
+    from harness.data.manifest import DataSettings
+    from harness.scoring.corpus import score_corpus
+
+    (source, reference, hypothesis), expected = PIPE_CASES[case]
+    settings = DataSettings(data_dir=shared_data, cache_dir=tmp_path)
+    options = {"word_scorer": word_scorer} if word_scorer else {}
+    counts = []
+    for _ in ("cold", "warm"):
+        score = score_corpus([source], [hypothesis], [[reference]], level, settings=settings, jobs=1, **options)
+        counts.append((score.tp, score.fp, score.fn))
+        assert list((tmp_path / "m2").glob("*.m2")), "the reference M2 is cached after the first scoring"
+    assert counts == [expected[(level, word_scorer)]] * 2

@@ -67,7 +67,7 @@ def test_records_of_two_harness_versions_compare():
 
 @pytest.mark.parametrize("change, difference", [
     (("nrefs:1-4", "nrefs:1"), "nrefs:1-4 vs nrefs:1"),
-    (("t2s:opencc-1.4.2-t2s", "t2s:opencc-1.5.0-t2s"), "t2s:opencc-1.4.2-t2s vs t2s:opencc-1.5.0-t2s"),
+    (("t2s:opencc-1.1.2-t2s", "t2s:opencc-1.5.0-t2s"), "t2s:opencc-1.1.2-t2s vs t2s:opencc-1.5.0-t2s"),
     (("tok:char", "tok:char|eval:dt"), "eval:- vs eval:dt"),
     (("readings:pypinyin-0.55.0", "readings:pypinyin-0.56.0"),
      "readings:pypinyin-0.55.0 vs readings:pypinyin-0.56.0"),
