@@ -46,10 +46,10 @@ def test_the_converter_travels_to_workers_as_its_tables_not_another_version() ->
     assert len(pickle.dumps(T2S())) < 100  # the class, not a converter
 
 
-def test_scores_follow_chERRANT_on_what_the_versions_convert_differently() -> None:
+def test_scores_follow_chERRANT_on_what_the_versions_convert_differently(dev_settings) -> None:
     sources = ["他把桌子抬起来。", "该行董秘沈思求证。", "他终于苏醒了。"]
     hypotheses = ["他把桌子擡起来。", "该行董秘沈思求证。", "他终于甦醒了。"]
-    score = score_corpus(sources, hypotheses, [[s] for s in sources], level="char")
+    score = score_corpus(sources, hypotheses, [[s] for s in sources], level="char", settings=dev_settings)
     # ChERRANT: 擡 stays (one false edit); 沈思 is no edit at all; 甦 becomes 苏 (no edit).
     assert [(s.tp, s.fp, s.fn) for s in score.per_sentence] == [(0, 1, 0), (0, 0, 0), (0, 0, 0)]
     assert f"t2s:{NAME}" in score.signature
