@@ -22,7 +22,7 @@ class T2S:
 
         self._converter = opencc.OpenCC(str(TABLES / "t2s.json"))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type["T2S"], tuple[()]]:
         return T2S, ()
 
     def convert(self, text: str) -> str:
