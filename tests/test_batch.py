@@ -160,7 +160,9 @@ def test_a_failed_batch_creation_pays_nothing_twice(tmp_path, dataset, cli_env):
                        log=tmp_path / "log.jsonl") as server:
         result = run(config(tmp_path, dataset, server.base_url), tmp_path / "runs", env)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert calls(server, "POST", "/batches") == 4  # 3, one of which failed, and its retry
+        # 3 batches, one of which failed, and its retry; how requests group into batches depends on
+        # when they reach the queue, so under load there can be more (what is paid is checked below).
+        assert calls(server, "POST", "/batches") >= 4
         paid = answered_per_item(server)
     assert paid == {str(i): 1 for i in range(1, N + 1)}
     assert all(r["error"] is None for r in records(tmp_path / "runs"))

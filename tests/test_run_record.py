@@ -178,7 +178,7 @@ def test_ctrl_c_while_scoring_a_rerun_leaves_the_previous_record_whole(tmp_path,
     # The line is printed as scoring starts; the record is written only after it (seconds later).
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and stderr.strip().endswith("interrupted")
+    assert process.returncode == 130 and stderr.strip().endswith("interrupted"), stderr[-3000:]
     assert assert_one_whole_record(out / "refs") == first
 
     assert run(config, out, cli_env).returncode == 0  # the rerun, uninterrupted, replaces it whole
