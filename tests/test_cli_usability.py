@@ -72,3 +72,21 @@ def test_compare_refuses_a_single_run_and_a_plot_without_a_folder(cli_env):
 def test_score_tables_say_their_numbers_are_percentages(cli_env):
     result = run_cli(["score", "--hyp", "llm-goodgap", "--ref", "nacgec-dev", "--level", "char"], cli_env)
     assert "| P %" in result.stdout and "F0.5 %" in result.stdout
+
+
+def test_a_ctrl_c_inside_an_import_is_an_interruption_not_a_traceback():
+    """pybind11 modules (OpenCC's) turn a KeyboardInterrupt during their initialisation into
+    ImportError("initialization failed") raised from it: `main` answers "interrupted" (130)."""
+    from harness.cli import interrupted_import
+
+    def failing_import():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    try:
+        failing_import()
+    except ImportError as error:
+        assert interrupted_import(error)
+    assert not interrupted_import(ImportError("No module named 'nothing_here'"))

@@ -37,9 +37,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ImportError as error:
+        if not interrupted_import(error):
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `... | head`: the reader has gone, nothing more to say
         sys.stderr.close()
         return 0
+
+
+def interrupted_import(error: ImportError) -> bool:
+    """Whether a Ctrl-C landed inside an import: a pybind11 module's initialisation turns the
+    KeyboardInterrupt into ImportError("initialization failed") raised from it."""
+    return isinstance(error.__cause__, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+# Imported here, not when first converting: a Ctrl-C landing inside the import of a pybind11
+# module (OpenCC's) turns into ImportError("initialization failed"), not KeyboardInterrupt.
+import opencc
+
 TABLES = Path(__file__).with_name("t2s_tables")
 NAME = "opencc-1.1.2-t2s"  # what a signature's t2s field says
 # The engine (1.4.x) keeps an ideographic description sequence whole; 1.1.2 converted its parts.
@@ -18,8 +22,6 @@ class T2S:
     (a Dask worker's too) loads the bundled tables itself, never another version's."""
 
     def __init__(self) -> None:
-        import opencc  # not on the paths that only name the conversion (signatures, tables)
-
         self._converter = opencc.OpenCC(str(TABLES / "t2s.json"))
 
     def __reduce__(self) -> tuple[type["T2S"], tuple[()]]:
